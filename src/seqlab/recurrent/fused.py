@@ -1,0 +1,83 @@
+"""The adapter to torch's fused RNN kernels (oneDNN on CPU, cuDNN on GPU).
+
+This is the only place in seqlab that sees ``PackedSequence`` or torch's time-major, layers×directions
+state layout. Callers hand in batch-first tensors, per-layer weight lists and optional ``lengths``;
+they get batch-first outputs (zeros on padded steps) and the final state at each sequence's last
+valid step, exactly as ``torch.nn.LSTM/GRU/RNN`` compute them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import Tensor, _VF
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+__all__ = ["MODES", "fused_rnn"]
+
+MODES = ("lstm", "gru", "rnn_tanh", "rnn_relu")
+
+
+def fused_rnn(
+    mode: str,
+    x: Tensor,
+    hx: Tensor | tuple[Tensor, Tensor],
+    weights: Sequence[Tensor],
+    *,
+    num_layers: int,
+    bidirectional: bool,
+    dropout: float = 0.0,
+    training: bool = False,
+    lengths: Tensor | None = None,
+) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
+    """Run a stack on torch's fused kernel.
+
+    Args:
+        mode: one of ``MODES``.
+        x: (B, T, D) batch-first input.
+        hx: (L·dirs, B, H) initial hidden state — for ``"lstm"`` a pair (h0, c0) — in torch's layout.
+        weights: flat list in torch's order, per layer and direction:
+            ``w_ih, w_hh, b_ih, b_hh[, w_hr]``.
+        lengths: optional (B,) valid lengths, any order.
+
+    Returns:
+        outputs (B, T, dirs·H_out) and the final state in torch's layout, like ``hx``.
+    """
+    if mode not in MODES:
+        raise ValueError(f"fused_rnn: unknown mode {mode!r}; known: {', '.join(MODES)}")
+    kernel = getattr(_VF, mode)
+    weights = list(weights)
+    if lengths is None:
+        result = kernel(x, hx, weights, True, num_layers, dropout, training, bidirectional, True)
+        return result[0], _state(mode, result)
+
+    T = x.shape[1]
+    packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
+    order, unorder = packed.sorted_indices, packed.unsorted_indices
+    hx = _permute(hx, order)
+    result = kernel(packed.data, packed.batch_sizes, hx, weights, True, num_layers, dropout, training,
+                    bidirectional)
+    out_packed = packed._replace(data=result[0])
+    outputs, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=T)  # (B, T, dirs·H)
+    return outputs, _permute(_state(mode, result), unorder)
+
+
+def _state(mode: str, result: tuple[Tensor, ...]) -> Tensor | tuple[Tensor, Tensor]:
+    return (result[1], result[2]) if mode == "lstm" else result[1]
+
+
+def _permute(hx: Tensor | tuple[Tensor, Tensor], index: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+    if isinstance(hx, tuple):
+        return tuple(h.index_select(1, index) for h in hx)  # type: ignore[return-value]
+    return hx.index_select(1, index)
+
+
+def as_kernel_input(x: Tensor) -> Tensor:
+    """oneDNN/cuDNN want contiguous input."""
+    return x if x.is_contiguous() else x.contiguous()
+
+
+def stack_states(states: Sequence[Tensor]) -> Tensor:
+    """Per-(layer, direction) (B, H) states → torch's (L·dirs, B, H)."""
+    return torch.stack(list(states), dim=0)
