@@ -8,6 +8,7 @@ valid step, exactly as ``torch.nn.LSTM/GRU/RNN`` compute them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
@@ -48,6 +49,13 @@ def fused_rnn(
         raise ValueError(f"fused_rnn: unknown mode {mode!r}; known: {', '.join(MODES)}")
     kernel = getattr(_VF, mode)
     weights = list(weights)
+    with warnings.catch_warnings():
+        # torch says so on every call of an LSTM with projection on CPU; there is nothing to act on
+        warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
+        return _run(kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, training, lengths)
+
+
+def _run(kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, training, lengths):
     if lengths is None:
         result = kernel(x, hx, weights, True, num_layers, dropout, training, bidirectional, True)
         return result[0], _state(mode, result)
