@@ -150,6 +150,11 @@ class Recurrence(nn.Module):
         """Whole-sequence fast path (inputs already validated). Defaults to the reference loop."""
         return self._loop(self.reference_step, x, state, lengths)
 
+    @property
+    def fast_path(self) -> str:
+        """Which path ``forward`` takes for this configuration, in words."""
+        return "reference loop"
+
     # ----------------------------------------------------------------- public API
     def initial_state(self, batch_size: int, device: torch.device | str | None = None,
                       dtype: torch.dtype | None = None) -> Any:

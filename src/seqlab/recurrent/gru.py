@@ -85,6 +85,10 @@ class GRU(Recurrence):
 
     kernel_mode = "gru"
 
+    @property
+    def fast_path(self) -> str:
+        return "fused kernel" if self.fusable else "hand-written BPTT"
+
     def kernel_weights(self) -> list[Tensor]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
 

@@ -142,6 +142,12 @@ class LSTM(Recurrence):
 
     kernel_mode = "lstm"
 
+    @property
+    def fast_path(self) -> str:
+        if self.fusable:
+            return "fused kernel"
+        return "autograd loop" if self._sequence_fn() is None else "hand-written BPTT"
+
     def kernel_weights(self) -> list[Tensor]:
         weights = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
         return weights + ([self.weight_hr] if self.proj_size else [])

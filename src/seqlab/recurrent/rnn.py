@@ -87,6 +87,10 @@ class ElmanRNN(Recurrence):
         return self.output is None
 
     @property
+    def fast_path(self) -> str:
+        return "fused kernel" if self.fusable else "fused kernel + output layer"
+
+    @property
     def kernel_mode(self) -> str:
         return f"rnn_{self.nonlinearity}"
 

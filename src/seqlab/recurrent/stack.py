@@ -126,6 +126,11 @@ class Recurrent(nn.Module):
         """True when the whole stack is one call of a torch fused kernel."""
         return all(cell.fusable for directions in self.layers for cell in directions)
 
+    @property
+    def fast_path(self) -> str:
+        """Which path ``forward`` takes, in words."""
+        return "fused kernel" if self.fusable else self.layers[0][0].fast_path
+
     def _forward_fused(self, x: Tensor, state: tuple[Any, ...], lengths: Tensor | None):
         cells = [cell for directions in self.layers for cell in directions]  # torch's (layer, dir) order
         weights = [w for cell in cells for w in cell.kernel_weights()]
