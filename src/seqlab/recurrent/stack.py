@@ -131,6 +131,35 @@ class Recurrent(nn.Module):
         """Which path ``forward`` takes, in words."""
         return "fused kernel" if self.fusable else self.layers[0][0].fast_path
 
+    def flatten_parameters(self) -> None:
+        """On CUDA, make the fused stack's weights views into one buffer, as cuDNN wants.
+
+        Without it cuDNN copies the weights into one chunk on every call (and torch warns). Like
+        ``torch.nn.LSTM``, this runs after every ``.to()`` / ``.cuda()``; it is a no-op on CPU.
+        """
+        if not self.fusable:
+            return
+        weights = [w for directions in self.layers for cell in directions for w in cell.kernel_weights()]
+        first = weights[0]
+        if not (first.is_cuda and torch.backends.cudnn.is_acceptable(first)) or \
+                any(w.dtype != first.dtype or not w.is_cuda for w in weights) or \
+                len({w.data_ptr() for w in weights}) != len(weights) or \
+                not torch._use_cudnn_rnn_flatten_weight():
+            return
+        cell = self.layers[0][0]
+        import torch.backends.cudnn.rnn as cudnn_rnn
+
+        with torch.cuda.device_of(first), torch.no_grad():
+            torch._cudnn_rnn_flatten_weight(
+                weights, len(cell.kernel_weights()), self.input_size,
+                cudnn_rnn.get_cudnn_mode(cell.kernel_mode.upper()), self.hidden_size,
+                getattr(cell, "proj_size", 0), self.num_layers, True, self.bidirectional)
+
+    def _apply(self, fn, recurse=True):
+        result = super()._apply(fn, recurse)
+        self.flatten_parameters()
+        return result
+
     def _forward_fused(self, x: Tensor, state: tuple[Any, ...], lengths: Tensor | None):
         cells = [cell for directions in self.layers for cell in directions]  # torch's (layer, dir) order
         weights = [w for cell in cells for w in cell.kernel_weights()]
