@@ -26,12 +26,19 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seqlab.recurrent import BiState, Recurrent  # noqa: E402
+from seqlab.recurrent import BiState, Recurrent
 
 CASES = [
-    ("rnn", {}), ("rnn", {"nonlinearity": "relu"}), ("lstm", {}), ("lstm", {"proj_size": 3}), ("gru", {}),
-    ("rnn", {"output_size": 3}), ("lstm", {"peephole": True}), ("lstm", {"coupled": True}),
-    ("lstm", {"layer_norm": True}), ("lstm", {"peephole": True, "coupled": True}),
+    ("rnn", {}),
+    ("rnn", {"nonlinearity": "relu"}),
+    ("lstm", {}),
+    ("lstm", {"proj_size": 3}),
+    ("gru", {}),
+    ("rnn", {"output_size": 3}),
+    ("lstm", {"peephole": True}),
+    ("lstm", {"coupled": True}),
+    ("lstm", {"layer_norm": True}),
+    ("lstm", {"peephole": True, "coupled": True}),
     ("gru", {"reset_after": False}),
 ]
 B, T, D, H = 3, 6, 4, 5
@@ -65,13 +72,15 @@ def parity(device: torch.device) -> tuple[list[dict], bool]:
             for bidirectional in (False, True):
                 for padded in (False, True):
                     torch.manual_seed(0)
-                    cpu = Recurrent(name, D, H, num_layers=num_layers, bidirectional=bidirectional,
-                                    options=options).double()
+                    cpu = Recurrent(
+                        name, D, H, num_layers=num_layers, bidirectional=bidirectional, options=options
+                    ).double()
                     with torch.no_grad():
                         for p in cpu.parameters():
                             p.uniform_(-0.5, 0.5)
-                    gpu = Recurrent(name, D, H, num_layers=num_layers, bidirectional=bidirectional,
-                                    options=options)
+                    gpu = Recurrent(
+                        name, D, H, num_layers=num_layers, bidirectional=bidirectional, options=options
+                    )
                     gpu.load_state_dict({k: v.float() for k, v in cpu.state_dict().items()})
                     gpu = gpu.to(device)
                     x = torch.randn(B, T, D, dtype=torch.float64)
@@ -84,7 +93,7 @@ def parity(device: torch.device) -> tuple[list[dict], bool]:
                         ref_cpu = run(cpu, cpu.forward_reference, x, lengths)
                         row = {
                             "case": f"{name}{options}-L{num_layers}-{'bi' if bidirectional else 'uni'}"
-                                    f"-{'padded' if padded else 'full'}",
+                            f"-{'padded' if padded else 'full'}",
                             "path": gpu.fast_path,
                             "fast_vs_reference_cuda": max_diff(fast, ref_gpu),
                             "fast_cuda_vs_reference_cpu64": max_diff(fast, ref_cpu),
@@ -96,9 +105,12 @@ def parity(device: torch.device) -> tuple[list[dict], bool]:
                     row["ok"] = worst < TOL and not row["warnings"]
                     ok &= row["ok"]
                     rows.append(row)
-                    print(f"{'ok  ' if row['ok'] else 'FAIL'} {row['case']:60s} {row['path']:18s} "
-                          + " ".join(f"{k}={v:.1e}" for k, v in row.items() if k.startswith("fast"))
-                          + (f" warnings={row['warnings']}" if row["warnings"] else ""), flush=True)
+                    print(
+                        f"{'ok  ' if row['ok'] else 'FAIL'} {row['case']:60s} {row['path']:18s} "
+                        + " ".join(f"{k}={v:.1e}" for k, v in row.items() if k.startswith("fast"))
+                        + (f" warnings={row['warnings']}" if row["warnings"] else ""),
+                        flush=True,
+                    )
     return rows, ok
 
 
@@ -125,8 +137,10 @@ def main() -> int:
         if not torch.cuda.is_available():
             print("no CUDA device; nothing to check")
             return 2
-        print(f"# {torch.cuda.get_device_name()} torch={torch.__version__} "
-              f"cudnn={torch.backends.cudnn.version()}")
+        print(
+            f"# {torch.cuda.get_device_name()} torch={torch.__version__} "
+            f"cudnn={torch.backends.cudnn.version()}"
+        )
     rows, ok = parity(device)
     print(f"# parity: {sum(r['ok'] for r in rows)}/{len(rows)} cases within {TOL:g}, no warnings: {ok}")
     if args.json:

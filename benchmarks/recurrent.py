@@ -42,8 +42,12 @@ STRICT_MALLOC = {
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--allocator", choices=["strict", "default"], default="strict",
-                   help="glibc malloc settings for both sides (CPU only; default: strict)")
+    p.add_argument(
+        "--allocator",
+        choices=["strict", "default"],
+        default="strict",
+        help="glibc malloc settings for both sides (CPU only; default: strict)",
+    )
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     p.add_argument("--json", type=Path, help="write results as a JSON list to this path")
     p.add_argument("--quick", action="store_true", help="tiny sizes and few repeats (a smoke test)")
@@ -62,8 +66,11 @@ def ensure_allocator(mode: str, device: str) -> str:
     if mode == "default":
         for k in STRICT_MALLOC:
             if k in os.environ:
-                os.execve(sys.executable, [sys.executable, *sys.argv],
-                          {k: v for k, v in os.environ.items() if k not in STRICT_MALLOC})
+                os.execve(
+                    sys.executable,
+                    [sys.executable, *sys.argv],
+                    {k: v for k, v in os.environ.items() if k not in STRICT_MALLOC},
+                )
     return mode
 
 
@@ -72,8 +79,9 @@ def sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def compare(ours: Callable[[], object], base: Callable[[], object], repeats: int, device: str,
-            warmup: int = 3) -> tuple[float, float]:
+def compare(
+    ours: Callable[[], object], base: Callable[[], object], repeats: int, device: str, warmup: int = 3
+) -> tuple[float, float]:
     """Median seconds per call of each, alternating the two."""
     for _ in range(warmup):
         ours()
@@ -123,9 +131,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
         shapes = [("B4-T8-D8-H16", 4, 8, 8, 16)]
         stream_hidden = 16
     else:
-        shapes = [("B32-T100-D128-H256", 32, 100, 128, 256),
-                  ("B32-T1000-D128-H256", 32, 1000, 128, 256),
-                  ("B32-T100-D128-H1024", 32, 100, 128, 1024)]
+        shapes = [
+            ("B32-T100-D128-H256", 32, 100, 128, 256),
+            ("B32-T1000-D128-H256", 32, 1000, 128, 256),
+            ("B32-T100-D128-H1024", 32, 100, 128, 1024),
+        ]
         stream_hidden = 256
     variants = [  # (name, recurrence, options, baseline kind)
         ("lstm", "lstm", {}, "lstm"),
@@ -137,19 +147,32 @@ def main(argv: list[str] | None = None) -> list[dict]:
         ("gru-reset_before", "gru", {"reset_after": False}, "gru"),
     ]
     baseline_names = {"lstm": "torch.nn.LSTM", "gru": "torch.nn.GRU", "rnn": "torch.nn.RNN"}
-    print(f"# device={device} threads={torch.get_num_threads()} torch={torch.__version__} "
-          f"allocator={allocator}")
+    print(
+        f"# device={device} threads={torch.get_num_threads()} torch={torch.__version__} allocator={allocator}"
+    )
 
     results: list[dict] = []
 
     def record(name: str, ours: float, base: float, unit: str, baseline: str) -> None:
         scale = 1e3 if unit == "ms" else 1e6
         ratio = ours / base
-        print(f"{name:55s} ours {ours * scale:9.1f} {unit}   {baseline} {base * scale:9.1f} {unit}   "
-              f"ours/{baseline} = {ratio:.2f}x", flush=True)
-        results.append({"name": name, "value": round(ours * scale, 3), "unit": unit,
-                        "baseline": round(base * scale, 3), "baseline_name": baseline,
-                        "ratio": round(ratio, 4), "device": str(device), "allocator": allocator})
+        print(
+            f"{name:55s} ours {ours * scale:9.1f} {unit}   {baseline} {base * scale:9.1f} {unit}   "
+            f"ours/{baseline} = {ratio:.2f}x",
+            flush=True,
+        )
+        results.append(
+            {
+                "name": name,
+                "value": round(ours * scale, 3),
+                "unit": unit,
+                "baseline": round(base * scale, 3),
+                "baseline_name": baseline,
+                "ratio": round(ratio, 4),
+                "device": str(device),
+                "allocator": allocator,
+            }
+        )
 
     for shape_name, B, T, D, H in shapes:
         x = torch.randn(B, T, D, device=device)
@@ -200,7 +223,9 @@ def stream_benchmark(H: int, repeats: int, device: torch.device, record) -> None
                 _, state = base(x_t[:, None], state)
 
     t_ours, t_base = compare(run_ours, run_base, max(3, repeats // 3), str(device), warmup=1)
-    record(f"lstm-stream/B1-2x{H}/per-token", t_ours / tokens, t_base / tokens, "us", "torch.nn.LSTM per token")
+    record(
+        f"lstm-stream/B1-2x{H}/per-token", t_ours / tokens, t_base / tokens, "us", "torch.nn.LSTM per token"
+    )
 
 
 if __name__ == "__main__":

@@ -39,8 +39,13 @@ def test_unknown_command_exits_with_usage(capsys):
 @pytest.mark.slow
 def test_benchmark_quick_writes_json(tmp_path):
     out = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "recurrent.py"), "--quick", "--json", str(out)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "recurrent.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     results = json.loads(out.read_text())
     names = {r["name"] for r in results}

@@ -27,10 +27,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Sequence models you can read and run.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("recurrences", help="list the registered recurrences and their options"
-                   ).set_defaults(func=_recurrences)
-    sub.add_parser("demo", help="stream a sequence through every recurrence and check all paths agree"
-                   ).set_defaults(func=_demo)
+    sub.add_parser("recurrences", help="list the registered recurrences and their options").set_defaults(
+        func=_recurrences
+    )
+    sub.add_parser(
+        "demo", help="stream a sequence through every recurrence and check all paths agree"
+    ).set_defaults(func=_demo)
     return parser
 
 

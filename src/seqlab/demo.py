@@ -20,6 +20,7 @@ import torch
 
 from seqlab.recurrent import Recurrent
 
+
 def cases(hidden_size: int) -> list[tuple[str, dict]]:
     """Every recurrence and variant of the core, as (registry name, options)."""
     return [
@@ -75,16 +76,18 @@ def run(batch: int = 4, steps: int = 64, input_size: int = 32, hidden_size: int 
             step, t_step = _timed(stepwise)
             chunks, _ = _timed(chunked)
         label = name + "".join(f" {k}={v}" for k, v in options.items())
-        rows.append({
-            "recurrence": label,
-            "fast path": stack.fast_path,
-            "max |step − pass|": (step - full).abs().max().item(),
-            "max |chunks − pass|": (chunks - full).abs().max().item(),
-            "max |reference − pass|": (ref - full).abs().max().item(),
-            "pass ms": t_full * 1e3,
-            "reference ms": t_ref * 1e3,
-            "step µs/token": t_step / steps * 1e6,
-        })
+        rows.append(
+            {
+                "recurrence": label,
+                "fast path": stack.fast_path,
+                "max |step − pass|": (step - full).abs().max().item(),
+                "max |chunks − pass|": (chunks - full).abs().max().item(),
+                "max |reference − pass|": (ref - full).abs().max().item(),
+                "pass ms": t_full * 1e3,
+                "reference ms": t_ref * 1e3,
+                "step µs/token": t_step / steps * 1e6,
+            }
+        )
     return rows
 
 
@@ -92,22 +95,31 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="seqlab demo", description=__doc__.split("\n\n")[0])
     parser.parse_args(argv)
     rows = run()
-    print(f"seqlab demo: 2-layer stacks, B=4, T=64, D=32, H=64, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads\n")
-    header = (f"{'recurrence':26s} {'fast path':17s} {'step≡pass':>10s} {'chunks≡pass':>12s} {'ref≡pass':>10s}"
-              f" {'pass ms':>8s} {'ref ms':>8s} {'step µs/tok':>12s}")
+    print(
+        f"seqlab demo: 2-layer stacks, B=4, T=64, D=32, H=64, torch {torch.__version__}, "
+        f"{torch.get_num_threads()} threads\n"
+    )
+    header = (
+        f"{'recurrence':26s} {'fast path':17s} {'step≡pass':>10s} {'chunks≡pass':>12s} {'ref≡pass':>10s}"
+        f" {'pass ms':>8s} {'ref ms':>8s} {'step µs/tok':>12s}"
+    )
     print(header)
     print("-" * len(header))
     worst = 0.0
     for r in rows:
         diffs = (r["max |step − pass|"], r["max |chunks − pass|"], r["max |reference − pass|"])
         worst = max(worst, *diffs)
-        print(f"{r['recurrence']:26s} {r['fast path']:17s} " + " ".join(f"{d:10.1e}" for d in diffs[:1])
-              + f" {diffs[1]:12.1e} {diffs[2]:10.1e} {r['pass ms']:8.2f} {r['reference ms']:8.2f}"
-              f" {r['step µs/token']:12.1f}")
+        print(
+            f"{r['recurrence']:26s} {r['fast path']:17s} "
+            + " ".join(f"{d:10.1e}" for d in diffs[:1])
+            + f" {diffs[1]:12.1e} {diffs[2]:10.1e} {r['pass ms']:8.2f} {r['reference ms']:8.2f}"
+            f" {r['step µs/token']:12.1f}"
+        )
     verdict = "agree" if worst < 1e-5 else "DISAGREE"
-    print(f"\nAll paths {verdict}: largest difference {worst:.1e} (float32). Step-by-step streaming, "
-          "chunked streaming and the textbook loop give the one-pass result.")
+    print(
+        f"\nAll paths {verdict}: largest difference {worst:.1e} (float32). Step-by-step streaming, "
+        "chunked streaming and the textbook loop give the one-pass result."
+    )
     return 0 if worst < 1e-5 else 1
 
 

@@ -8,7 +8,7 @@ import torch
 from seqlab.recurrent import GRU, LSTM, ElmanRNN, build_recurrence, recurrence_options
 from seqlab.recurrent.lstm_bptt import lstm_sequence
 
-from .conftest import ALL, B, D, H, LENGTHS, T, case_id, randomize_
+from .conftest import ALL, LENGTHS, B, D, H, T, case_id, randomize_
 
 
 @pytest.mark.parametrize("case", ALL, ids=case_id)
@@ -124,8 +124,8 @@ def test_gru_conventions_differ_and_chapter_update_maps_to_torch():
     h_t, _ = cell.step(x, cell.State(h))
     W_ih, W_hh, b_ih, b_hh = cell.weight_ih, cell.weight_hh, cell.bias_ih, cell.bias_hh
     r = torch.sigmoid(x @ W_ih[:H].T + b_ih[:H] + h @ W_hh[:H].T + b_hh[:H])
-    z_torch = torch.sigmoid(x @ W_ih[H:2 * H].T + b_ih[H:2 * H] + h @ W_hh[H:2 * H].T + b_hh[H:2 * H])
-    h_tilde = torch.tanh(x @ W_ih[2 * H:].T + b_ih[2 * H:] + (r * h) @ W_hh[2 * H:].T + b_hh[2 * H:])
+    z_torch = torch.sigmoid(x @ W_ih[H : 2 * H].T + b_ih[H : 2 * H] + h @ W_hh[H : 2 * H].T + b_hh[H : 2 * H])
+    h_tilde = torch.tanh(x @ W_ih[2 * H :].T + b_ih[2 * H :] + (r * h) @ W_hh[2 * H :].T + b_hh[2 * H :])
     z_chapter = 1 - z_torch
     torch.testing.assert_close(h_t, (1 - z_chapter) * h + z_chapter * h_tilde)
 
@@ -148,6 +148,11 @@ def test_layer_norm_lstm_forget_bias_lives_in_the_gate_norm_shift():
 
 def test_recurrence_options_lists_defaults():
     opts = recurrence_options("lstm")
-    assert opts == {"peephole": False, "coupled": False, "layer_norm": False, "forget_bias": 1.0,
-                    "proj_size": 0}
+    assert opts == {
+        "peephole": False,
+        "coupled": False,
+        "layer_norm": False,
+        "forget_bias": 1.0,
+        "proj_size": 0,
+    }
     assert recurrence_options("gru") == {"reset_after": True}

@@ -52,7 +52,9 @@ def test_bad_state_for_a_layer():
     x = torch.randn(B, T, D)
     with pytest.raises(ValueError, match=r"expected state.c of shape \(3, 5\), got \(2, 5\)"):
         cell(x, cell.State(torch.zeros(B, H), torch.zeros(2, H)))
-    with pytest.raises(ValueError, match=r"expected a state LSTMState\(h=\(B=3, 5\), c=\(B=3, 5\)\), got a Tensor"):
+    with pytest.raises(
+        ValueError, match=r"expected a state LSTMState\(h=\(B=3, 5\), c=\(B=3, 5\)\), got a Tensor"
+    ):
         cell(x, torch.zeros(B, H))
     with pytest.raises(ValueError, match=r"expected x_t of shape \(B, 4\), got \(3, 6, 4\)"):
         cell.step(x)
@@ -91,7 +93,10 @@ def test_dropout_outside_unit_interval(dropout):
 @pytest.mark.parametrize(
     "kwargs,match",
     [
-        ({"proj_size": H}, r"proj_size to be 0 \(no projection\) or an integer in \[1, hidden_size=5\), got 5"),
+        (
+            {"proj_size": H},
+            r"proj_size to be 0 \(no projection\) or an integer in \[1, hidden_size=5\), got 5",
+        ),
         ({"forget_bias": float("nan")}, r"forget_bias to be a finite number"),
     ],
 )

@@ -8,7 +8,7 @@ from torch import nn
 
 from seqlab.recurrent import BiState, Recurrent
 
-from .conftest import ALL, B, D, FUSED, H, LENGTHS, T, case_id, randomize_
+from .conftest import ALL, FUSED, LENGTHS, B, D, H, T, case_id, randomize_
 
 LAYOUTS = [(1, False), (2, False), (1, True), (2, True)]
 CLOSE = {"atol": 1e-5, "rtol": 1e-5}
@@ -28,7 +28,7 @@ def run_and_grad(fn, module: nn.Module, x: torch.Tensor, state, lengths):
 def flatten_state(state) -> list[torch.Tensor]:
     out = []
     for layer in state:
-        for direction in (layer if isinstance(layer, BiState) else (layer,)):
+        for direction in layer if isinstance(layer, BiState) else (layer,):
             out.extend(direction)
     return out
 
@@ -37,8 +37,10 @@ def random_state(stack: Recurrent, batch_size: int):
     def noisy(s):
         return type(s)(*(torch.randn_like(t).requires_grad_() for t in s))
 
-    return tuple(BiState(*(noisy(d) for d in layer)) if isinstance(layer, BiState) else noisy(layer)
-                 for layer in stack.initial_state(batch_size))
+    return tuple(
+        BiState(*(noisy(d) for d in layer)) if isinstance(layer, BiState) else noisy(layer)
+        for layer in stack.initial_state(batch_size)
+    )
 
 
 @pytest.mark.parametrize("case", ALL, ids=case_id)
@@ -46,8 +48,9 @@ def random_state(stack: Recurrent, batch_size: int):
 @pytest.mark.parametrize("with_lengths", [False, True])
 def test_fast_path_matches_reference(case, num_layers, bidirectional, with_lengths):
     name, options = case
-    stack = randomize_(Recurrent(name, D, H, num_layers=num_layers, bidirectional=bidirectional,
-                                 options=options))
+    stack = randomize_(
+        Recurrent(name, D, H, num_layers=num_layers, bidirectional=bidirectional, options=options)
+    )
     x = torch.randn(B, T, D, requires_grad=True)
     state = random_state(stack, B)
     lengths = LENGTHS if with_lengths else None
@@ -141,8 +144,9 @@ def test_streaming_chunks_and_steps_equal_one_pass(case, num_layers):
 def test_padding_does_not_change_valid_outputs(case, bidirectional):
     """A padded batch gives, per sequence, exactly what that sequence gives alone."""
     name, options = case
-    stack = randomize_(Recurrent(name, D, H, num_layers=2, bidirectional=bidirectional,
-                                 options=options)).double()
+    stack = randomize_(
+        Recurrent(name, D, H, num_layers=2, bidirectional=bidirectional, options=options)
+    ).double()
     x = torch.randn(B, T, D, dtype=torch.float64)
     mask = torch.arange(T)[None, :] < LENGTHS[:, None]
     x = torch.where(mask[:, :, None], x, torch.full_like(x, 1e3))  # garbage in the padding
@@ -150,9 +154,11 @@ def test_padding_does_not_change_valid_outputs(case, bidirectional):
         out, state = fn(x, lengths=LENGTHS)
         assert torch.all(out[~mask] == 0), "padded steps must output zeros"
         for b, n in enumerate(LENGTHS.tolist()):
-            alone, alone_state = fn(x[b:b + 1, :n])
-            torch.testing.assert_close(out[b:b + 1, :n], alone)
-            torch.testing.assert_close([s[b:b + 1] for s in flatten_state(state)], flatten_state(alone_state))
+            alone, alone_state = fn(x[b : b + 1, :n])
+            torch.testing.assert_close(out[b : b + 1, :n], alone)
+            torch.testing.assert_close(
+                [s[b : b + 1] for s in flatten_state(state)], flatten_state(alone_state)
+            )
 
 
 def test_bidirectional_backward_starts_at_each_sequences_last_step():
@@ -162,7 +168,7 @@ def test_bidirectional_backward_starts_at_each_sequences_last_step():
     out, _ = stack(x, lengths=LENGTHS)
     backward_cell = stack.layers[0][1]
     for b, n in enumerate(LENGTHS.tolist()):
-        h_last, _ = backward_cell.step(x[b:b + 1, n - 1])
+        h_last, _ = backward_cell.step(x[b : b + 1, n - 1])
         torch.testing.assert_close(out[b, n - 1, H:], h_last[0])
 
 
@@ -200,7 +206,7 @@ def test_forget_bias_zero_reproduces_torch_init():
     ours = Recurrent("lstm", D, H, num_layers=2)  # default forget_bias=1.0
     delta = ours.torch_state_dict()["bias_ih_l0"] - ref.state_dict()["bias_ih_l0"]
     expected = torch.zeros(4 * H)
-    expected[H:2 * H] = 1.0  # only the forget block (gate order i, f, g, o)
+    expected[H : 2 * H] = 1.0  # only the forget block (gate order i, f, g, o)
     torch.testing.assert_close(delta, expected)
 
 

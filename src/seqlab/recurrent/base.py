@@ -44,20 +44,27 @@ __all__ = [
 def check_input(name: str, x: Tensor, input_size: int) -> None:
     """Raise a ValueError unless ``x`` is a floating (B, T, input_size) tensor with T ≥ 1."""
     if not isinstance(x, Tensor):
-        raise ValueError(f"{name}: expected input to be a Tensor of shape (B, T, {input_size}), "
-                         f"got {type(x).__name__}")
+        raise ValueError(
+            f"{name}: expected input to be a Tensor of shape (B, T, {input_size}), got {type(x).__name__}"
+        )
     if x.dim() != 3:
-        raise ValueError(f"{name}: expected input of shape (B, T, {input_size}) (batch-first, rank 3), "
-                         f"got rank {x.dim()} with shape {tuple(x.shape)}; "
-                         "add a batch axis with x.unsqueeze(0) for a single sequence")
+        raise ValueError(
+            f"{name}: expected input of shape (B, T, {input_size}) (batch-first, rank 3), "
+            f"got rank {x.dim()} with shape {tuple(x.shape)}; "
+            "add a batch axis with x.unsqueeze(0) for a single sequence"
+        )
     if x.shape[-1] != input_size:
-        raise ValueError(f"{name}: expected input of shape (B, T, {input_size}), got {tuple(x.shape)}; "
-                         f"the last axis must be the feature size {input_size}")
+        raise ValueError(
+            f"{name}: expected input of shape (B, T, {input_size}), got {tuple(x.shape)}; "
+            f"the last axis must be the feature size {input_size}"
+        )
     if x.shape[1] == 0:
         raise ValueError(f"{name}: expected at least one time step, got input of shape {tuple(x.shape)}")
     if not x.is_floating_point():
-        raise ValueError(f"{name}: expected a floating-point input, got dtype {x.dtype}; "
-                         "token ids go through an embedding first")
+        raise ValueError(
+            f"{name}: expected a floating-point input, got dtype {x.dtype}; "
+            "token ids go through an embedding first"
+        )
 
 
 def check_lengths(name: str, lengths: Tensor | None, batch_size: int, max_len: int) -> Tensor | None:
@@ -65,21 +72,26 @@ def check_lengths(name: str, lengths: Tensor | None, batch_size: int, max_len: i
     if lengths is None:
         return None
     if not isinstance(lengths, Tensor):
-        raise ValueError(f"{name}: expected lengths as a 1-D integer tensor of shape ({batch_size},), "
-                         f"got {type(lengths).__name__}; use torch.tensor(lengths)")
+        raise ValueError(
+            f"{name}: expected lengths as a 1-D integer tensor of shape ({batch_size},), "
+            f"got {type(lengths).__name__}; use torch.tensor(lengths)"
+        )
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
-        raise ValueError(f"{name}: expected integer lengths, got dtype {lengths.dtype}; "
-                         "use lengths.long()")
+        raise ValueError(f"{name}: expected integer lengths, got dtype {lengths.dtype}; use lengths.long()")
     if lengths.dim() != 1 or lengths.shape[0] != batch_size:
-        raise ValueError(f"{name}: expected lengths of shape ({batch_size},) — one per sequence in the "
-                         f"batch — got shape {tuple(lengths.shape)}")
+        raise ValueError(
+            f"{name}: expected lengths of shape ({batch_size},) — one per sequence in the "
+            f"batch — got shape {tuple(lengths.shape)}"
+        )
     lo, hi = int(lengths.min()), int(lengths.max())
     if lo < 1:
-        raise ValueError(f"{name}: every length must be ≥ 1, got a length of {lo}; "
-                         "drop empty sequences from the batch")
+        raise ValueError(
+            f"{name}: every length must be ≥ 1, got a length of {lo}; drop empty sequences from the batch"
+        )
     if hi > max_len:
-        raise ValueError(f"{name}: lengths cannot exceed the input's time axis T={max_len}, "
-                         f"got a length of {hi}")
+        raise ValueError(
+            f"{name}: lengths cannot exceed the input's time axis T={max_len}, got a length of {hi}"
+        )
     return lengths.long()
 
 
@@ -156,15 +168,17 @@ class Recurrence(nn.Module):
         return "reference loop"
 
     # ----------------------------------------------------------------- public API
-    def initial_state(self, batch_size: int, device: torch.device | str | None = None,
-                      dtype: torch.dtype | None = None) -> Any:
+    def initial_state(
+        self, batch_size: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> Any:
         """The all-zeros state for ``batch_size`` sequences."""
         if device is None or dtype is None:
             p = next(self.parameters())
             device = p.device if device is None else device
             dtype = p.dtype if dtype is None else dtype
-        return self.State(*(torch.zeros(batch_size, n, device=device, dtype=dtype)
-                            for n in self.state_sizes()))
+        return self.State(
+            *(torch.zeros(batch_size, n, device=device, dtype=dtype) for n in self.state_sizes())
+        )
 
     def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """Advance one time step: x_t (B, D) → h_t (B, output_size), new state."""
@@ -180,8 +194,9 @@ class Recurrence(nn.Module):
         x, state, lengths = self._prepare(x, state, lengths)
         return self._forward_fast(x, state, lengths)
 
-    def forward_reference(self, x: Tensor, state: Any = None,
-                          lengths: Tensor | None = None) -> tuple[Tensor, Any]:
+    def forward_reference(
+        self, x: Tensor, state: Any = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, Any]:
         """``forward`` as the plain step loop over ``reference_step``: slow, obviously correct."""
         x, state, lengths = self._prepare(x, state, lengths)
         return self._loop(self.reference_step, x, state, lengths)
@@ -221,14 +236,24 @@ class Recurrence(nn.Module):
 def check_state(name: str, state: Any, state_type: type, sizes: tuple[int, ...], batch_size: int) -> None:
     """Raise a ValueError unless ``state`` is a ``state_type`` of (B, size) tensors."""
     fields = state_type._fields  # type: ignore[attr-defined]
-    expected = f"{state_type.__name__}({', '.join(f'{f}=(B={batch_size}, {n})' for f, n in zip(fields, sizes))})"
-    if not isinstance(state, tuple) or len(state) != len(fields) or not all(isinstance(s, Tensor) for s in state):
-        raise ValueError(f"{name}: expected a state {expected}, got {_describe(state)}; "
-                         f"build one with .initial_state(batch_size)")
+    expected = (
+        f"{state_type.__name__}({', '.join(f'{f}=(B={batch_size}, {n})' for f, n in zip(fields, sizes))})"
+    )
+    if (
+        not isinstance(state, tuple)
+        or len(state) != len(fields)
+        or not all(isinstance(s, Tensor) for s in state)
+    ):
+        raise ValueError(
+            f"{name}: expected a state {expected}, got {_describe(state)}; "
+            f"build one with .initial_state(batch_size)"
+        )
     for field, size, s in zip(fields, sizes, state):
         if tuple(s.shape) != (batch_size, size):
-            raise ValueError(f"{name}: expected state.{field} of shape ({batch_size}, {size}), "
-                             f"got {tuple(s.shape)}; the state must match the batch of the input")
+            raise ValueError(
+                f"{name}: expected state.{field} of shape ({batch_size}, {size}), "
+                f"got {tuple(s.shape)}; the state must match the batch of the input"
+            )
 
 
 def _describe(obj: Any) -> str:

@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, _VF
+from torch import _VF, Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["MODES", "fused_rnn"]
@@ -64,8 +64,9 @@ def _run(kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, train
     packed = pack_padded_sequence(x, lengths.cpu(), batch_first=True, enforce_sorted=False)
     order, unorder = packed.sorted_indices, packed.unsorted_indices
     hx = _permute(hx, order)
-    result = kernel(packed.data, packed.batch_sizes, hx, weights, True, num_layers, dropout, training,
-                    bidirectional)
+    result = kernel(
+        packed.data, packed.batch_sizes, hx, weights, True, num_layers, dropout, training, bidirectional
+    )
     out_packed = packed._replace(data=result[0])
     outputs, _ = pad_packed_sequence(out_packed, batch_first=True, total_length=T)  # (B, T, dirs·H)
     return outputs, _permute(_state(mode, result), unorder)

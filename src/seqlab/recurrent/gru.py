@@ -98,16 +98,16 @@ class GRU(Recurrence):
         H = self.hidden_size
         b_hh = self.bias_hh
         if self.reset_after:  # b_hn sits inside r_t ⊙ (…), so it cannot be folded
-            b_hh = torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H:])])
+            b_hh = torch.cat([b_hh[: 2 * H], torch.zeros_like(b_hh[2 * H :])])
         return F.linear(x, self.weight_ih, self.bias_ih + b_hh)  # (…, 3H)
 
     def _cell(self, gx_t: Tensor, state: GRUState) -> tuple[Tensor, GRUState]:
         H, h = self.hidden_size, state.h
-        W_hrz, W_hn = self.weight_hh[: 2 * H], self.weight_hh[2 * H:]
-        gx_rz, gx_n = gx_t[:, : 2 * H], gx_t[:, 2 * H:]
+        W_hrz, W_hn = self.weight_hh[: 2 * H], self.weight_hh[2 * H :]
+        gx_rz, gx_n = gx_t[:, : 2 * H], gx_t[:, 2 * H :]
         r_t, z_t = torch.sigmoid(gx_rz + h @ W_hrz.T).chunk(2, dim=-1)
         if self.reset_after:
-            h_tilde = torch.tanh(gx_n + r_t * (h @ W_hn.T + self.bias_hh[2 * H:]))
+            h_tilde = torch.tanh(gx_n + r_t * (h @ W_hn.T + self.bias_hh[2 * H :]))
         else:
             h_tilde = torch.tanh(gx_n + (r_t * h) @ W_hn.T)
         h_t = (1.0 - z_t) * h_tilde + z_t * h
@@ -125,8 +125,15 @@ class GRU(Recurrence):
 
     def _forward_fast(self, x: Tensor, state: GRUState, lengths: Tensor | None) -> tuple[Tensor, GRUState]:
         if self.fusable:
-            out, h_n = fused_rnn("gru", x, state.h[None], self.kernel_weights(),
-                                 num_layers=1, bidirectional=False, lengths=lengths)
+            out, h_n = fused_rnn(
+                "gru",
+                x,
+                state.h[None],
+                self.kernel_weights(),
+                num_layers=1,
+                bidirectional=False,
+                lengths=lengths,
+            )
             return out, GRUState(h_n[0])
         from .gru_bptt import gru_sequence
 

@@ -71,15 +71,29 @@ class LSTM(Recurrence):
 
     State = LSTMState
 
-    def __init__(self, input_size: int, hidden_size: int, *, peephole: bool = False, coupled: bool = False,
-                 layer_norm: bool = False, forget_bias: float = 1.0, proj_size: int = 0) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        peephole: bool = False,
+        coupled: bool = False,
+        layer_norm: bool = False,
+        forget_bias: float = 1.0,
+        proj_size: int = 0,
+    ) -> None:
         super().__init__()
         check_sizes("LSTM", input_size=input_size, hidden_size=hidden_size)
         if isinstance(proj_size, bool) or not isinstance(proj_size, int) or not 0 <= proj_size < hidden_size:
-            raise ValueError(f"LSTM: expected proj_size to be 0 (no projection) or an integer in "
-                             f"[1, hidden_size={hidden_size}), got {proj_size!r}")
-        if not isinstance(forget_bias, (int, float)) or isinstance(forget_bias, bool) or \
-                not math.isfinite(forget_bias):
+            raise ValueError(
+                f"LSTM: expected proj_size to be 0 (no projection) or an integer in "
+                f"[1, hidden_size={hidden_size}), got {proj_size!r}"
+            )
+        if (
+            not isinstance(forget_bias, (int, float))
+            or isinstance(forget_bias, bool)
+            or not math.isfinite(forget_bias)
+        ):
             raise ValueError(f"LSTM: expected forget_bias to be a finite number, got {forget_bias!r}")
         self.input_size, self.hidden_size, self.proj_size = input_size, hidden_size, proj_size
         self.output_size = proj_size or hidden_size
@@ -130,7 +144,7 @@ class LSTM(Recurrence):
                 self.ln_cell_weight.fill_(1.0)
                 self.ln_cell_bias.zero_()
             else:
-                self.bias_ih[f * H:(f + 1) * H] += self.forget_bias
+                self.bias_ih[f * H : (f + 1) * H] += self.forget_bias
 
     def state_sizes(self) -> tuple[int, ...]:
         return (self.output_size, self.hidden_size)
@@ -179,8 +193,9 @@ class LSTM(Recurrence):
         c_hat = torch.tanh(pre["g"])  # c̃_t
         c_t = f_t * c + i_t * c_hat
         o_t = torch.sigmoid(pre["o"] + p["o"] * c_t if self.peephole else pre["o"])
-        squashed = torch.tanh(_layer_norm(c_t, self.ln_cell_weight, self.ln_cell_bias)
-                              if self.layer_norm else c_t)
+        squashed = torch.tanh(
+            _layer_norm(c_t, self.ln_cell_weight, self.ln_cell_bias) if self.layer_norm else c_t
+        )
         h_t = o_t * squashed
         if self.proj_size:
             h_t = h_t @ self.weight_hr.T  # (B, P)
@@ -198,8 +213,15 @@ class LSTM(Recurrence):
 
     def _forward_fast(self, x: Tensor, state: LSTMState, lengths: Tensor | None) -> tuple[Tensor, LSTMState]:
         if self.fusable:
-            out, (h_n, c_n) = fused_rnn("lstm", x, (state.h[None], state.c[None]), self.kernel_weights(),
-                                        num_layers=1, bidirectional=False, lengths=lengths)
+            out, (h_n, c_n) = fused_rnn(
+                "lstm",
+                x,
+                (state.h[None], state.c[None]),
+                self.kernel_weights(),
+                num_layers=1,
+                bidirectional=False,
+                lengths=lengths,
+            )
             return out, LSTMState(h_n[0], c_n[0])
         gx = self._project_input(x)  # (B, T, G·H), one matmul for all steps
         sequence_fn = self._sequence_fn()
@@ -220,9 +242,17 @@ class LSTM(Recurrence):
                 return None
             from .ln_lstm_bptt import ln_lstm_sequence
 
-            return lambda gx, s: ln_lstm_sequence(gx, s.h, s.c, self.weight_hh, self.ln_gate_weight,
-                                                  self.ln_gate_bias, self.ln_cell_weight,
-                                                  self.ln_cell_bias, LN_EPS)
+            return lambda gx, s: ln_lstm_sequence(
+                gx,
+                s.h,
+                s.c,
+                self.weight_hh,
+                self.ln_gate_weight,
+                self.ln_gate_bias,
+                self.ln_cell_weight,
+                self.ln_cell_bias,
+                LN_EPS,
+            )
         from .lstm_bptt import lstm_sequence
 
         return lambda gx, s: lstm_sequence(gx, s.h, s.c, self.weight_hh, self.weight_peephole, self.coupled)

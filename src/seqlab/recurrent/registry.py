@@ -25,7 +25,9 @@ def register_recurrence(name: str, cls: type[Recurrence]) -> None:
     if not (isinstance(cls, type) and issubclass(cls, Recurrence)):
         raise ValueError(f"register_recurrence: expected a Recurrence subclass, got {cls!r}")
     if name in RECURRENCES and RECURRENCES[name] is not cls:
-        raise ValueError(f"register_recurrence: {name!r} is already registered to {RECURRENCES[name].__name__}")
+        raise ValueError(
+            f"register_recurrence: {name!r} is already registered to {RECURRENCES[name].__name__}"
+        )
     RECURRENCES[name] = cls
 
 
@@ -36,16 +38,22 @@ def recurrence_options(name: str) -> dict[str, Any]:
     return {p.name: p.default for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
-def build_recurrence(name: str, input_size: int, hidden_size: int,
-                     options: Mapping[str, Any] | None = None) -> Recurrence:
-    """One layer of the recurrence called ``name``, e.g. ``build_recurrence("lstm", 32, 64, {"peephole": True})``."""
+def build_recurrence(
+    name: str, input_size: int, hidden_size: int, options: Mapping[str, Any] | None = None
+) -> Recurrence:
+    """One layer of the recurrence called ``name``.
+
+    >>> build_recurrence("lstm", 32, 64, {"peephole": True})
+    LSTM(32, 64, peephole=True)
+    """
     options = dict(options or {})
     known = recurrence_options(name)
     unknown = sorted(set(options) - set(known))
     if unknown:
         listed = ", ".join(f"{k}={v!r}" for k, v in known.items()) or "none"
-        raise ValueError(f"recurrence {name!r}: unknown option(s) {', '.join(map(repr, unknown))}; "
-                         f"it accepts: {listed}")
+        raise ValueError(
+            f"recurrence {name!r}: unknown option(s) {', '.join(map(repr, unknown))}; it accepts: {listed}"
+        )
     return RECURRENCES[name](input_size, hidden_size, **options)
 
 

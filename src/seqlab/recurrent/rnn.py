@@ -50,13 +50,15 @@ class ElmanRNN(Recurrence):
 
     State = RNNState
 
-    def __init__(self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh",
-                 output_size: int | None = None) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, *, nonlinearity: str = "tanh", output_size: int | None = None
+    ) -> None:
         super().__init__()
         check_sizes("ElmanRNN", input_size=input_size, hidden_size=hidden_size)
         if nonlinearity not in NONLINEARITIES:
-            raise ValueError(f"ElmanRNN: unknown nonlinearity {nonlinearity!r}; "
-                             f"known: {', '.join(NONLINEARITIES)}")
+            raise ValueError(
+                f"ElmanRNN: unknown nonlinearity {nonlinearity!r}; known: {', '.join(NONLINEARITIES)}"
+            )
         if output_size is not None:
             check_sizes("ElmanRNN", output_size=output_size)
         self.input_size, self.hidden_size = input_size, hidden_size
@@ -113,8 +115,15 @@ class ElmanRNN(Recurrence):
         return y_t, RNNState(h_t)
 
     def _forward_fast(self, x: Tensor, state: RNNState, lengths: Tensor | None) -> tuple[Tensor, RNNState]:
-        h, h_n = fused_rnn(self.kernel_mode, x, state.h[None], self.kernel_weights(),
-                           num_layers=1, bidirectional=False, lengths=lengths)
+        h, h_n = fused_rnn(
+            self.kernel_mode,
+            x,
+            state.h[None],
+            self.kernel_weights(),
+            num_layers=1,
+            bidirectional=False,
+            lengths=lengths,
+        )
         if self.output is not None:
             h = self.output(h)  # (B, T, output_size)
             if lengths is not None:
@@ -124,4 +133,3 @@ class ElmanRNN(Recurrence):
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
         return s + ("" if self.output is None else f", output_size={self.output_size}")
-

@@ -51,9 +51,17 @@ class Recurrent(nn.Module):
         options: the recurrence's own options, e.g. ``{"peephole": True}``.
     """
 
-    def __init__(self, recurrence: str, input_size: int, hidden_size: int, *, num_layers: int = 1,
-                 bidirectional: bool = False, dropout: float = 0.0,
-                 options: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        recurrence: str,
+        input_size: int,
+        hidden_size: int,
+        *,
+        num_layers: int = 1,
+        bidirectional: bool = False,
+        dropout: float = 0.0,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__()
         check_sizes("Recurrent", input_size=input_size, hidden_size=hidden_size, num_layers=num_layers)
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
@@ -66,16 +74,19 @@ class Recurrent(nn.Module):
         layers = []
         layer_input = input_size
         for _ in range(num_layers):
-            directions = [build_recurrence(recurrence, layer_input, hidden_size, self.options)
-                          for _ in range(self.num_directions)]
+            directions = [
+                build_recurrence(recurrence, layer_input, hidden_size, self.options)
+                for _ in range(self.num_directions)
+            ]
             layers.append(nn.ModuleList(directions))
             layer_input = directions[0].output_size * self.num_directions
         self.layers = nn.ModuleList(layers)
         self.output_size = layer_input
 
     # ------------------------------------------------------------------ state
-    def initial_state(self, batch_size: int, device: torch.device | str | None = None,
-                      dtype: torch.dtype | None = None) -> tuple[Any, ...]:
+    def initial_state(
+        self, batch_size: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None
+    ) -> tuple[Any, ...]:
         """Zeros: a tuple with one state per layer (a ``BiState`` per bidirectional layer)."""
         states = []
         for directions in self.layers:
@@ -84,16 +95,18 @@ class Recurrent(nn.Module):
         return tuple(states)
 
     # ------------------------------------------------------------------ public API
-    def forward(self, x: Tensor, state: tuple[Any, ...] | None = None,
-                lengths: Tensor | None = None) -> tuple[Tensor, tuple[Any, ...]]:
+    def forward(
+        self, x: Tensor, state: tuple[Any, ...] | None = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, tuple[Any, ...]]:
         """(B, T, D) → outputs (B, T, output_size), final state per layer."""
         x, state, lengths = self._prepare(x, state, lengths)
         if self.fusable:
             return self._forward_fused(x, state, lengths)
         return self._forward_layers(x, state, lengths, reference=False)
 
-    def forward_reference(self, x: Tensor, state: tuple[Any, ...] | None = None,
-                          lengths: Tensor | None = None) -> tuple[Tensor, tuple[Any, ...]]:
+    def forward_reference(
+        self, x: Tensor, state: tuple[Any, ...] | None = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, tuple[Any, ...]]:
         """``forward`` with every layer run as its textbook step loop."""
         x, state, lengths = self._prepare(x, state, lengths)
         return self._forward_layers(x, state, lengths, reference=True)
@@ -105,8 +118,10 @@ class Recurrent(nn.Module):
         Only unidirectional stacks can stream (the backward direction needs the future).
         """
         if self.bidirectional:
-            raise ValueError("Recurrent.step: a bidirectional stack cannot run step by step — its backward "
-                             "direction needs the whole sequence; use forward(), or bidirectional=False")
+            raise ValueError(
+                "Recurrent.step: a bidirectional stack cannot run step by step — its backward "
+                "direction needs the whole sequence; use forward(), or bidirectional=False"
+            )
         if not isinstance(x_t, Tensor) or x_t.dim() != 2 or x_t.shape[-1] != self.input_size:
             got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
             raise ValueError(f"Recurrent.step: expected x_t of shape (B, {self.input_size}), got {got}")
@@ -141,19 +156,28 @@ class Recurrent(nn.Module):
             return
         weights = [w for directions in self.layers for cell in directions for w in cell.kernel_weights()]
         first = weights[0]
-        if not (first.is_cuda and torch.backends.cudnn.is_acceptable(first)) or \
-                any(w.dtype != first.dtype or not w.is_cuda for w in weights) or \
-                len({w.data_ptr() for w in weights}) != len(weights) or \
-                not torch._use_cudnn_rnn_flatten_weight():
+        if (
+            not (first.is_cuda and torch.backends.cudnn.is_acceptable(first))
+            or any(w.dtype != first.dtype or not w.is_cuda for w in weights)
+            or len({w.data_ptr() for w in weights}) != len(weights)
+            or not torch._use_cudnn_rnn_flatten_weight()
+        ):
             return
         cell = self.layers[0][0]
         import torch.backends.cudnn.rnn as cudnn_rnn
 
         with torch.cuda.device_of(first), torch.no_grad():
             torch._cudnn_rnn_flatten_weight(
-                weights, len(cell.kernel_weights()), self.input_size,
-                cudnn_rnn.get_cudnn_mode(cell.kernel_mode.upper()), self.hidden_size,
-                getattr(cell, "proj_size", 0), self.num_layers, True, self.bidirectional)
+                weights,
+                len(cell.kernel_weights()),
+                self.input_size,
+                cudnn_rnn.get_cudnn_mode(cell.kernel_mode.upper()),
+                self.hidden_size,
+                getattr(cell, "proj_size", 0),
+                self.num_layers,
+                True,
+                self.bidirectional,
+            )
 
     def _apply(self, fn, recurse=True):
         result = super()._apply(fn, recurse)
@@ -166,9 +190,17 @@ class Recurrent(nn.Module):
         flat = [s for layer_state in state for s in self._directions(layer_state)]
         fields = len(flat[0])
         hx = tuple(torch.stack([s[i] for s in flat]) for i in range(fields))  # (L·dirs, B, ·) per field
-        out, h_n = fused_rnn(cells[0].kernel_mode, x.contiguous(), hx if fields > 1 else hx[0], weights,
-                             num_layers=self.num_layers, bidirectional=self.bidirectional,
-                             dropout=self.dropout, training=self.training, lengths=lengths)
+        out, h_n = fused_rnn(
+            cells[0].kernel_mode,
+            x.contiguous(),
+            hx if fields > 1 else hx[0],
+            weights,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            training=self.training,
+            lengths=lengths,
+        )
         h_n = h_n if isinstance(h_n, tuple) else (h_n,)
         State = cells[0].State
         per_cell = [State(*(h[j] for h in h_n)) for j in range(len(cells))]
@@ -199,7 +231,7 @@ class Recurrent(nn.Module):
 
     def _regroup(self, per_cell: list[Any]) -> tuple[Any, ...]:
         n = self.num_directions
-        groups = [per_cell[k * n:(k + 1) * n] for k in range(self.num_layers)]
+        groups = [per_cell[k * n : (k + 1) * n] for k in range(self.num_layers)]
         return tuple(BiState(*g) if self.bidirectional else g[0] for g in groups)
 
     # ------------------------------------------------------------------ validation
@@ -212,14 +244,21 @@ class Recurrent(nn.Module):
         if state is None:
             return self.initial_state(batch_size, like.device, like.dtype)
         kind = "BiState(forward=…, backward=…)" if self.bidirectional else "state"
-        if not isinstance(state, tuple) or len(state) != self.num_layers or \
-                (self.num_layers == 1 and isinstance(state, BiState)):
-            raise ValueError(f"Recurrent: expected the state as a tuple of {self.num_layers} per-layer "
-                             f"{kind}s (as returned by forward or initial_state), got {_describe(state)}")
+        if (
+            not isinstance(state, tuple)
+            or len(state) != self.num_layers
+            or (self.num_layers == 1 and isinstance(state, BiState))
+        ):
+            raise ValueError(
+                f"Recurrent: expected the state as a tuple of {self.num_layers} per-layer "
+                f"{kind}s (as returned by forward or initial_state), got {_describe(state)}"
+            )
         for k, (directions, layer_state) in enumerate(zip(self.layers, state)):
             if self.bidirectional and not isinstance(layer_state, BiState):
-                raise ValueError(f"Recurrent: expected state[{k}] to be a BiState(forward=…, backward=…) "
-                                 f"for a bidirectional layer, got {_describe(layer_state)}")
+                raise ValueError(
+                    f"Recurrent: expected state[{k}] to be a BiState(forward=…, backward=…) "
+                    f"for a bidirectional layer, got {_describe(layer_state)}"
+                )
             for cell, s in zip(directions, self._directions(layer_state)):
                 check_state(f"Recurrent (layer {k})", s, cell.State, cell.state_sizes(), batch_size)
         return state
@@ -242,16 +281,20 @@ class Recurrent(nn.Module):
         mine = self.torch_state_dict()
         missing, unexpected = sorted(set(mine) - set(state_dict)), sorted(set(state_dict) - set(mine))
         if missing or unexpected:
-            raise ValueError(f"Recurrent.load_torch_state_dict: keys do not match this {self!r}; "
-                             f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}")
+            raise ValueError(
+                f"Recurrent.load_torch_state_dict: keys do not match this {self!r}; "
+                f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}"
+            )
         pattern = re.compile(r"(\w+?)_l(\d+)(_reverse)?$")
         with torch.no_grad():
             for key, value in state_dict.items():
                 name, k, rev = pattern.match(key).groups()  # type: ignore[union-attr]
                 p = getattr(self.layers[int(k)][1 if rev else 0], name)
                 if p.shape != value.shape:
-                    raise ValueError(f"Recurrent.load_torch_state_dict: {key} has shape {tuple(value.shape)}, "
-                                     f"expected {tuple(p.shape)}")
+                    raise ValueError(
+                        f"Recurrent.load_torch_state_dict: {key} has shape {tuple(value.shape)}, "
+                        f"expected {tuple(p.shape)}"
+                    )
                 p.copy_(value)
 
     @classmethod
@@ -260,7 +303,9 @@ class Recurrent(nn.Module):
         kinds = {nn.LSTM: "lstm", nn.GRU: "gru", nn.RNN: "rnn"}
         name = kinds.get(type(module))
         if name is None:
-            raise ValueError(f"Recurrent.from_torch: expected torch.nn.RNN, LSTM or GRU, got {type(module).__name__}")
+            raise ValueError(
+                f"Recurrent.from_torch: expected torch.nn.RNN, LSTM or GRU, got {type(module).__name__}"
+            )
         if not module.bias:
             raise ValueError("Recurrent.from_torch: modules with bias=False are not supported")
         options: dict[str, Any] = {}
@@ -268,25 +313,40 @@ class Recurrent(nn.Module):
             options = {"forget_bias": 0.0, "proj_size": module.proj_size}
         elif name == "rnn":
             options = {"nonlinearity": module.nonlinearity}
-        stack = cls(name, module.input_size, module.hidden_size, num_layers=module.num_layers,
-                    bidirectional=module.bidirectional, dropout=module.dropout, options=options)
+        stack = cls(
+            name,
+            module.input_size,
+            module.hidden_size,
+            num_layers=module.num_layers,
+            bidirectional=module.bidirectional,
+            dropout=module.dropout,
+            options=options,
+        )
         stack.load_torch_state_dict(module.state_dict())
         return stack.to(next(module.parameters()).device)
 
     def to_torch(self) -> nn.RNNBase:
         """The equivalent ``torch.nn.RNN/LSTM/GRU`` (batch_first=True), for configurations torch has."""
         if not self.fusable:
-            raise ValueError(f"Recurrent.to_torch: torch has no module for {self.recurrence!r} with "
-                             f"options {self.options}; only standard RNN/LSTM/GRU convert")
+            raise ValueError(
+                f"Recurrent.to_torch: torch has no module for {self.recurrence!r} with "
+                f"options {self.options}; only standard RNN/LSTM/GRU convert"
+            )
         kwargs: dict[str, Any] = {}
         cell = self.layers[0][0]
         if self.recurrence == "lstm":
             kwargs["proj_size"] = cell.proj_size
         elif self.recurrence == "rnn":
             kwargs["nonlinearity"] = cell.nonlinearity
-        module = _TORCH_CLASSES[self.recurrence](self.input_size, self.hidden_size, num_layers=self.num_layers,
-                                                 bidirectional=self.bidirectional, dropout=self.dropout,
-                                                 batch_first=True, **kwargs)
+        module = _TORCH_CLASSES[self.recurrence](
+            self.input_size,
+            self.hidden_size,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            batch_first=True,
+            **kwargs,
+        )
         module.load_state_dict(self.torch_state_dict())
         return module.to(cell.weight_ih.device)
 
