@@ -59,7 +59,11 @@ def run(stack, fn, x, lengths):
 
 
 def max_diff(a, b):
-    return max((u.double().cpu() - v.double().cpu()).abs().max().item() for u, v in zip(a, b))
+    """Largest normwise relative difference over the tensors: max|u − v| / max(max|v|, 1)."""
+    return max(
+        ((u.double().cpu() - v.double().cpu()).abs().max() / v.double().abs().max().clamp(min=1.0)).item()
+        for u, v in zip(a, b)
+    )
 
 
 def parity(device: torch.device) -> tuple[list[dict], bool]:

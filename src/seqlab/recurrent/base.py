@@ -167,6 +167,14 @@ class Recurrence(nn.Module):
         """Which path ``forward`` takes for this configuration, in words."""
         return "reference loop"
 
+    def flatten_parameters(self) -> None:
+        """On CUDA, lay out the weights a fused kernel reads as one buffer. Layers without one: no-op."""
+
+    def _apply(self, fn, recurse=True):
+        result = super()._apply(fn, recurse)
+        self.flatten_parameters()
+        return result
+
     # ----------------------------------------------------------------- public API
     def initial_state(
         self, batch_size: int, device: torch.device | str | None = None, dtype: torch.dtype | None = None

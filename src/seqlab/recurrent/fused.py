@@ -15,7 +15,7 @@ import torch
 from torch import _VF, Tensor
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["MODES", "fused_rnn"]
+__all__ = ["MODES", "flatten_for_cudnn", "fused_rnn"]
 
 MODES = ("lstm", "gru", "rnn_tanh", "rnn_relu")
 
@@ -82,11 +82,42 @@ def _permute(hx: Tensor | tuple[Tensor, Tensor], index: Tensor) -> Tensor | tupl
     return hx.index_select(1, index)
 
 
-def as_kernel_input(x: Tensor) -> Tensor:
-    """oneDNN/cuDNN want contiguous input."""
-    return x if x.is_contiguous() else x.contiguous()
+def flatten_for_cudnn(
+    weights: Sequence[Tensor],
+    mode: str,
+    input_size: int,
+    hidden_size: int,
+    *,
+    proj_size: int = 0,
+    num_layers: int = 1,
+    bidirectional: bool = False,
+) -> None:
+    """Make ``weights`` views into one contiguous buffer, in place, as cuDNN wants (CUDA only).
 
+    What ``torch.nn.RNNBase.flatten_parameters`` does: without it cuDNN copies the weights into one
+    chunk on every call and warns. A no-op on CPU, for dtypes cuDNN does not take, or for aliased weights.
+    """
+    weights = list(weights)
+    first = weights[0]
+    if (
+        not (first.is_cuda and torch.backends.cudnn.is_acceptable(first))
+        or any(w.dtype != first.dtype or not w.is_cuda for w in weights)
+        or len({w.data_ptr() for w in weights}) != len(weights)
+        or not torch._use_cudnn_rnn_flatten_weight()
+    ):
+        return
+    import torch.backends.cudnn.rnn as cudnn_rnn
 
-def stack_states(states: Sequence[Tensor]) -> Tensor:
-    """Per-(layer, direction) (B, H) states → torch's (L·dirs, B, H)."""
-    return torch.stack(list(states), dim=0)
+    per_cell = len(weights) // (num_layers * (2 if bidirectional else 1))
+    with torch.cuda.device_of(first), torch.no_grad():
+        torch._cudnn_rnn_flatten_weight(
+            weights,
+            per_cell,
+            input_size,
+            cudnn_rnn.get_cudnn_mode(mode.upper()),
+            hidden_size,
+            proj_size,
+            num_layers,
+            True,
+            bidirectional,
+        )

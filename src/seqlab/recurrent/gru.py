@@ -38,7 +38,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import Recurrence, check_sizes, gather_last, mask_from_lengths
-from .fused import fused_rnn
+from .fused import flatten_for_cudnn, fused_rnn
 
 __all__ = ["GRU", "GRUState"]
 
@@ -89,6 +89,10 @@ class GRU(Recurrence):
     def fast_path(self) -> str:
         return "fused kernel" if self.fusable else "hand-written BPTT"
 
+    def flatten_parameters(self) -> None:
+        if self.fusable:
+            flatten_for_cudnn(self.kernel_weights(), "gru", self.input_size, self.hidden_size)
+
     def kernel_weights(self) -> list[Tensor]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
 
@@ -132,6 +136,7 @@ class GRU(Recurrence):
                 self.kernel_weights(),
                 num_layers=1,
                 bidirectional=False,
+                training=self.training,
                 lengths=lengths,
             )
             return out, GRUState(h_n[0])

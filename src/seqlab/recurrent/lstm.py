@@ -44,7 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .base import Recurrence, check_sizes, gather_last, mask_from_lengths
-from .fused import fused_rnn
+from .fused import flatten_for_cudnn, fused_rnn
 
 __all__ = ["LSTM", "LSTMState"]
 
@@ -162,6 +162,12 @@ class LSTM(Recurrence):
             return "fused kernel"
         return "autograd loop" if self._sequence_fn() is None else "hand-written BPTT"
 
+    def flatten_parameters(self) -> None:
+        if self.fusable:
+            flatten_for_cudnn(
+                self.kernel_weights(), "lstm", self.input_size, self.hidden_size, proj_size=self.proj_size
+            )
+
     def kernel_weights(self) -> list[Tensor]:
         weights = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
         return weights + ([self.weight_hr] if self.proj_size else [])
@@ -220,6 +226,7 @@ class LSTM(Recurrence):
                 self.kernel_weights(),
                 num_layers=1,
                 bidirectional=False,
+                training=self.training,
                 lengths=lengths,
             )
             return out, LSTMState(h_n[0], c_n[0])

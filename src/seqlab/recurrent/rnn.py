@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Recurrence, check_sizes, mask_from_lengths
-from .fused import fused_rnn
+from .fused import flatten_for_cudnn, fused_rnn
 
 __all__ = ["ElmanRNN", "RNNState"]
 
@@ -96,6 +96,9 @@ class ElmanRNN(Recurrence):
     def kernel_mode(self) -> str:
         return f"rnn_{self.nonlinearity}"
 
+    def flatten_parameters(self) -> None:
+        flatten_for_cudnn(self.kernel_weights(), self.kernel_mode, self.input_size, self.hidden_size)
+
     def kernel_weights(self) -> list[Tensor]:
         return [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
 
@@ -122,6 +125,7 @@ class ElmanRNN(Recurrence):
             self.kernel_weights(),
             num_layers=1,
             bidirectional=False,
+            training=self.training,
             lengths=lengths,
         )
         if self.output is not None:

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import _describe, check_input, check_lengths, check_sizes, check_state, reverse_padded
-from .fused import fused_rnn
+from .fused import flatten_for_cudnn, fused_rnn
 from .registry import build_recurrence
 
 __all__ = ["BiState", "Recurrent"]
@@ -99,7 +99,7 @@ class Recurrent(nn.Module):
         self, x: Tensor, state: tuple[Any, ...] | None = None, lengths: Tensor | None = None
     ) -> tuple[Tensor, tuple[Any, ...]]:
         """(B, T, D) → outputs (B, T, output_size), final state per layer."""
-        x, state, lengths = self._prepare(x, state, lengths)
+        x, state, lengths = self._prepare(x, state, lengths, fill_state=not self.fusable)
         if self.fusable:
             return self._forward_fused(x, state, lengths)
         return self._forward_layers(x, state, lengths, reference=False)
@@ -153,43 +153,34 @@ class Recurrent(nn.Module):
         ``torch.nn.LSTM``, this runs after every ``.to()`` / ``.cuda()``; it is a no-op on CPU.
         """
         if not self.fusable:
-            return
-        weights = [w for directions in self.layers for cell in directions for w in cell.kernel_weights()]
-        first = weights[0]
-        if (
-            not (first.is_cuda and torch.backends.cudnn.is_acceptable(first))
-            or any(w.dtype != first.dtype or not w.is_cuda for w in weights)
-            or len({w.data_ptr() for w in weights}) != len(weights)
-            or not torch._use_cudnn_rnn_flatten_weight()
-        ):
-            return
+            return  # each layer flattens its own kernel weights, if it has any
         cell = self.layers[0][0]
-        import torch.backends.cudnn.rnn as cudnn_rnn
-
-        with torch.cuda.device_of(first), torch.no_grad():
-            torch._cudnn_rnn_flatten_weight(
-                weights,
-                len(cell.kernel_weights()),
-                self.input_size,
-                cudnn_rnn.get_cudnn_mode(cell.kernel_mode.upper()),
-                self.hidden_size,
-                getattr(cell, "proj_size", 0),
-                self.num_layers,
-                True,
-                self.bidirectional,
-            )
+        weights = [w for directions in self.layers for c in directions for w in c.kernel_weights()]
+        flatten_for_cudnn(
+            weights,
+            cell.kernel_mode,
+            self.input_size,
+            self.hidden_size,
+            proj_size=getattr(cell, "proj_size", 0),
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+        )
 
     def _apply(self, fn, recurse=True):
         result = super()._apply(fn, recurse)
         self.flatten_parameters()
         return result
 
-    def _forward_fused(self, x: Tensor, state: tuple[Any, ...], lengths: Tensor | None):
+    def _forward_fused(self, x: Tensor, state: tuple[Any, ...] | None, lengths: Tensor | None):
         cells = [cell for directions in self.layers for cell in directions]  # torch's (layer, dir) order
         weights = [w for cell in cells for w in cell.kernel_weights()]
-        flat = [s for layer_state in state for s in self._directions(layer_state)]
-        fields = len(flat[0])
-        hx = tuple(torch.stack([s[i] for s in flat]) for i in range(fields))  # (L·dirs, B, ·) per field
+        if state is None:  # zeros straight in torch's layout: one kernel per field, not one per cell
+            n, B = len(cells), x.shape[0]
+            hx = tuple(x.new_zeros(n, B, size) for size in cells[0].state_sizes())
+        else:
+            flat = [s for layer_state in state for s in self._directions(layer_state)]
+            hx = tuple(torch.stack([s[i] for s in flat]) for i in range(len(flat[0])))  # (L·dirs, B, ·)
+        fields = len(hx)
         out, h_n = fused_rnn(
             cells[0].kernel_mode,
             x.contiguous(),
@@ -235,9 +226,11 @@ class Recurrent(nn.Module):
         return tuple(BiState(*g) if self.bidirectional else g[0] for g in groups)
 
     # ------------------------------------------------------------------ validation
-    def _prepare(self, x: Tensor, state: Any, lengths: Tensor | None):
+    def _prepare(self, x: Tensor, state: Any, lengths: Tensor | None, fill_state: bool = True):
         check_input("Recurrent", x, self.input_size)
         lengths = check_lengths("Recurrent", lengths, x.shape[0], x.shape[1])
+        if state is None and not fill_state:
+            return x, None, lengths
         return x, self._prepare_state(state, x.shape[0], x), lengths
 
     def _prepare_state(self, state: Any, batch_size: int, like: Tensor) -> tuple[Any, ...]:
