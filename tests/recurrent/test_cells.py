@@ -156,3 +156,30 @@ def test_recurrence_options_lists_defaults():
         "proj_size": 0,
     }
     assert recurrence_options("gru") == {"reset_after": True}
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_lstm_streaming_inference_step_equals_reference(batch):
+    """The no-grad per-token path (stacked weights, split product at B=1) is the same function."""
+    cell = randomize_(LSTM(D, H))
+    x_t = torch.randn(batch, D)
+    state = cell.State(torch.randn(batch, H), torch.randn(batch, H))
+    with torch.inference_mode():
+        h_fast, s_fast = cell.step(x_t, state)
+    h_ref, s_ref = cell.reference_step(x_t, state)
+    torch.testing.assert_close(h_fast, h_ref)
+    torch.testing.assert_close(tuple(s_fast), tuple(s_ref))
+
+
+def test_lstm_streaming_cache_follows_weight_updates_and_dtype():
+    cell = randomize_(LSTM(D, H))
+    x_t, state = torch.randn(1, D), cell.initial_state(1)
+    with torch.no_grad():
+        cell.step(x_t, state)  # fills the cache
+        cell.bias_hh.add_(0.5)  # an optimizer-style in-place update
+        torch.testing.assert_close(cell.step(x_t, state)[0], cell.reference_step(x_t, state)[0])
+        cell.double()
+        state64 = cell.initial_state(1)
+        h, _ = cell.step(x_t.double(), state64)
+        assert h.dtype == torch.float64
+        torch.testing.assert_close(h, cell.reference_step(x_t.double(), state64)[0])

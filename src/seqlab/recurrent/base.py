@@ -244,20 +244,18 @@ class Recurrence(nn.Module):
 def check_state(name: str, state: Any, state_type: type, sizes: tuple[int, ...], batch_size: int) -> None:
     """Raise a ValueError unless ``state`` is a ``state_type`` of (B, size) tensors."""
     fields = state_type._fields  # type: ignore[attr-defined]
-    expected = (
-        f"{state_type.__name__}({', '.join(f'{f}=(B={batch_size}, {n})' for f, n in zip(fields, sizes))})"
-    )
     if (
         not isinstance(state, tuple)
         or len(state) != len(fields)
         or not all(isinstance(s, Tensor) for s in state)
     ):
+        expected = ", ".join(f"{f}=(B={batch_size}, {n})" for f, n in zip(fields, sizes))
         raise ValueError(
-            f"{name}: expected a state {expected}, got {_describe(state)}; "
+            f"{name}: expected a state {state_type.__name__}({expected}), got {_describe(state)}; "
             f"build one with .initial_state(batch_size)"
         )
     for field, size, s in zip(fields, sizes, state):
-        if tuple(s.shape) != (batch_size, size):
+        if s.dim() != 2 or s.shape[0] != batch_size or s.shape[1] != size:
             raise ValueError(
                 f"{name}: expected state.{field} of shape ({batch_size}, {size}), "
                 f"got {tuple(s.shape)}; the state must match the batch of the input"
