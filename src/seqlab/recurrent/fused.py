@@ -49,6 +49,9 @@ def fused_rnn(
         raise ValueError(f"fused_rnn: unknown mode {mode!r}; known: {', '.join(MODES)}")
     kernel = getattr(_VF, mode)
     weights = list(weights)
+    has_projection = mode == "lstm" and len(weights) == 5 * num_layers * (2 if bidirectional else 1)
+    if not (has_projection and x.device.type == "cpu"):
+        return _run(kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, training, lengths)
     with warnings.catch_warnings():
         # torch says so on every call of an LSTM with projection on CPU; there is nothing to act on
         warnings.filterwarnings("ignore", message="LSTM with projections is not supported with oneDNN")
