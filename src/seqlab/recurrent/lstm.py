@@ -214,10 +214,14 @@ class LSTM(Recurrence):
     def _step(self, x_t: Tensor, state: LSTMState) -> tuple[Tensor, LSTMState]:
         if not self.fusable or self.proj_size:
             return self.reference_step(x_t, state)
-        if x_t.shape[0] > 1 or (torch.is_grad_enabled() and self.weight_hh.requires_grad):
+        if (
+            x_t.shape[0] > 1
+            or x_t.device.type != "cpu"
+            or (torch.is_grad_enabled() and self.weight_hh.requires_grad)
+        ):
             h_t, c_t = torch.lstm_cell(x_t, (state.h, state.c), *self.kernel_weights())
             return h_t, LSTMState(h_t, c_t)
-        # Streaming one sequence, no gradients. One product of [x_t; h_{t-1}] with the stacked
+        # Streaming one sequence on CPU, no gradients. One product of [x_t; h_{t-1}] with the stacked
         # [W_ih | W_hh] reads the weights once, as one block; at B=1 it is a matrix-vector product that
         # MKL runs on one thread, so it is split column-wise into one batched product per thread.
         # ~1.6x faster per token than torch.lstm_cell on a 2-core CPU (benchmarks/recurrent.py).
