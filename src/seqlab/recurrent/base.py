@@ -213,6 +213,32 @@ class Recurrence(nn.Module):
         return f"{self.input_size}, {self.hidden_size}"
 
     # ----------------------------------------------------------------- shared machinery
+    def _forward_kernel(self, x: Tensor, state: Any, lengths: Tensor | None) -> tuple[Tensor, Any]:
+        """This layer as one call of torch's fused kernel (subclasses with ``kernel_weights``)."""
+        from .fused import fused_rnn
+
+        hx = tuple(s[None] for s in state)  # torch's (layers·dirs=1, B, ·) layout
+        out, h_n = fused_rnn(
+            self.kernel_mode,
+            x,
+            hx if len(hx) > 1 else hx[0],
+            self.kernel_weights(),
+            num_layers=1,
+            bidirectional=False,
+            training=self.training,
+            lengths=lengths,
+        )
+        h_n = h_n if isinstance(h_n, tuple) else (h_n,)
+        return out, self.State(*(h[0] for h in h_n))
+
+    def _finish(self, outputs: Tensor, every_step: tuple[Tensor, ...], lengths: Tensor | None):
+        """For fast paths that compute every step: zeros past each length, and as the final state each
+        field's value at the sequence's last valid step (exact: a forward recurrence never looks ahead)."""
+        final = self.State(*(gather_last(field, lengths) for field in every_step))
+        if lengths is not None:
+            outputs = outputs * mask_from_lengths(lengths, outputs.shape[1])[:, :, None]
+        return outputs, final
+
     def _loop(self, step_fn, x: Tensor, state: Any, lengths: Tensor | None) -> tuple[Tensor, Any]:
         """Run ``step_fn`` over time; padded steps keep the state and output zeros."""
         mask = None if lengths is None else mask_from_lengths(lengths, x.shape[1])  # (B, T)

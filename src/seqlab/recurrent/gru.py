@@ -37,8 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import Recurrence, check_sizes, gather_last, mask_from_lengths
-from .fused import flatten_for_cudnn, fused_rnn
+from .base import Recurrence, check_sizes
+from .fused import flatten_for_cudnn
 
 __all__ = ["GRU", "GRUState"]
 
@@ -129,25 +129,12 @@ class GRU(Recurrence):
 
     def _forward_fast(self, x: Tensor, state: GRUState, lengths: Tensor | None) -> tuple[Tensor, GRUState]:
         if self.fusable:
-            out, h_n = fused_rnn(
-                "gru",
-                x,
-                state.h[None],
-                self.kernel_weights(),
-                num_layers=1,
-                bidirectional=False,
-                training=self.training,
-                lengths=lengths,
-            )
-            return out, GRUState(h_n[0])
+            return self._forward_kernel(x, state, lengths)
         from .gru_bptt import gru_sequence
 
         gx = self._project_input(x)  # (B, T, 3H)
         hs = gru_sequence(gx, state.h, self.weight_hh)  # (B, T, H), every step
-        final = GRUState(gather_last(hs, lengths))
-        if lengths is not None:
-            hs = hs * mask_from_lengths(lengths, x.shape[1])[:, :, None]
-        return hs, final
+        return self._finish(hs, (hs,), lengths)
 
     def extra_repr(self) -> str:
         return f"{self.input_size}, {self.hidden_size}, reset_after={self.reset_after}"

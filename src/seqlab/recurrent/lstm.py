@@ -43,8 +43,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .base import Recurrence, check_sizes, gather_last, mask_from_lengths
-from .fused import flatten_for_cudnn, fused_rnn
+from .base import Recurrence, check_sizes
+from .fused import flatten_for_cudnn
 
 __all__ = ["LSTM", "LSTMState"]
 
@@ -260,26 +260,13 @@ class LSTM(Recurrence):
 
     def _forward_fast(self, x: Tensor, state: LSTMState, lengths: Tensor | None) -> tuple[Tensor, LSTMState]:
         if self.fusable:
-            out, (h_n, c_n) = fused_rnn(
-                "lstm",
-                x,
-                (state.h[None], state.c[None]),
-                self.kernel_weights(),
-                num_layers=1,
-                bidirectional=False,
-                training=self.training,
-                lengths=lengths,
-            )
-            return out, LSTMState(h_n[0], c_n[0])
+            return self._forward_kernel(x, state, lengths)
         gx = self._project_input(x)  # (B, T, G·H), one matmul for all steps
         sequence_fn = self._sequence_fn()
         if sequence_fn is None:
             return self._loop(self._cell, gx, state, lengths)
-        hs, cs = sequence_fn(gx, state)  # every step's h_t, c_t: (B, T, P), (B, T, H)
-        final = LSTMState(gather_last(hs, lengths), gather_last(cs, lengths))
-        if lengths is not None:
-            hs = hs * mask_from_lengths(lengths, x.shape[1])[:, :, None]
-        return hs, final
+        hs, cs = sequence_fn(gx, state)  # every step's h_t, c_t: (B, T, H) each
+        return self._finish(hs, (hs, cs), lengths)
 
     def _sequence_fn(self):
         """The hand-written BPTT for this configuration, or None for the autograd loop."""

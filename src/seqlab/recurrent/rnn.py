@@ -26,7 +26,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Recurrence, check_sizes, mask_from_lengths
-from .fused import flatten_for_cudnn, fused_rnn
+from .fused import flatten_for_cudnn
 
 __all__ = ["ElmanRNN", "RNNState"]
 
@@ -118,21 +118,12 @@ class ElmanRNN(Recurrence):
         return y_t, RNNState(h_t)
 
     def _forward_fast(self, x: Tensor, state: RNNState, lengths: Tensor | None) -> tuple[Tensor, RNNState]:
-        h, h_n = fused_rnn(
-            self.kernel_mode,
-            x,
-            state.h[None],
-            self.kernel_weights(),
-            num_layers=1,
-            bidirectional=False,
-            training=self.training,
-            lengths=lengths,
-        )
+        h, final = self._forward_kernel(x, state, lengths)
         if self.output is not None:
             h = self.output(h)  # (B, T, output_size)
             if lengths is not None:
                 h = h * mask_from_lengths(lengths, x.shape[1])[:, :, None]
-        return h, RNNState(h_n[0])
+        return h, final
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}, nonlinearity={self.nonlinearity!r}"
