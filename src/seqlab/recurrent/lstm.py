@@ -162,12 +162,6 @@ class LSTM(Recurrence):
             return "fused kernel"
         return "autograd loop" if self._sequence_fn() is None else "hand-written BPTT"
 
-    def flatten_parameters(self) -> None:
-        if self.fusable:
-            flatten_for_cudnn(
-                self.kernel_weights(), "lstm", self.input_size, self.hidden_size, proj_size=self.proj_size
-            )
-
     def kernel_weights(self) -> list[Tensor]:
         weights = [self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh]
         return weights + ([self.weight_hr] if self.proj_size else [])
@@ -237,26 +231,27 @@ class LSTM(Recurrence):
     def _stacked_weights(self) -> tuple[Tensor, Tensor]:
         """[W_ih | W_hh]ᵀ split into n column blocks (n, D+H, 4H/n), and b_ih + b_hh as (n, 1, 4H/n).
 
-        n is the thread count (1, 2 or 4). Cached until any weight is replaced or updated in place.
+        n is the thread count (1, 2 or 4). Cached until a weight is replaced, moved (``_apply`` drops
+        the cache) or updated in place (its version counter moves).
         """
         params = (self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
         n = 4 if torch.get_num_threads() >= 4 else min(torch.get_num_threads(), 2)
-        w = self.weight_ih
-        key = (
-            n,
-            w.device,
-            w.dtype,
-            *((p.data_ptr(), p._version) for p in params),
-        )  # moved or updated: rebuild
-        cache = getattr(self, "_stacked_cache", None)
+        key = (n, *(id(p) for p in params), *(p._version for p in params))
+        cache = self.__dict__.get("_stacked_cache")
         if cache is None or cache[0] != key:
             with torch.no_grad():
                 W = torch.cat([self.weight_ih, self.weight_hh], dim=1).T  # (D+H, 4H)
                 W = W.reshape(W.shape[0], n, -1).transpose(0, 1).contiguous()  # (n, D+H, 4H/n)
                 b = (self.bias_ih + self.bias_hh).view(n, 1, -1)
-            cache = (key, W, b)
-            self._stacked_cache = cache
+            cache = self.__dict__["_stacked_cache"] = (key, W, b)
         return cache[1], cache[2]
+
+    def flatten_parameters(self) -> None:
+        self.__dict__.pop("_stacked_cache", None)  # runs after every .to()/.cuda()/.double()
+        if self.fusable:
+            flatten_for_cudnn(
+                self.kernel_weights(), "lstm", self.input_size, self.hidden_size, proj_size=self.proj_size
+            )
 
     def _forward_fast(self, x: Tensor, state: LSTMState, lengths: Tensor | None) -> tuple[Tensor, LSTMState]:
         if self.fusable:
