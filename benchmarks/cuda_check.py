@@ -89,7 +89,7 @@ def parity(device: torch.device) -> tuple[list[dict], bool]:
                     gpu = gpu.to(device)
                     x = torch.randn(B, T, D, dtype=torch.float64)
                     lengths = lengths_cpu if padded else None
-                    lengths_dev = None if lengths is None else lengths.to(device)
+                    lengths_dev = lengths  # on the CPU, as users pass them to torch; seqlab moves them
                     with warnings.catch_warnings(record=True) as caught:
                         warnings.simplefilter("always")
                         fast = run(gpu, gpu.forward, x.float().to(device), lengths_dev)

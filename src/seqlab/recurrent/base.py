@@ -67,8 +67,14 @@ def check_input(name: str, x: Tensor, input_size: int) -> None:
         )
 
 
-def check_lengths(name: str, lengths: Tensor | None, batch_size: int, max_len: int) -> Tensor | None:
-    """Validate ``lengths`` against a (B, T, ·) input; return it as an int64 tensor (or None)."""
+def check_lengths(
+    name: str, lengths: Tensor | None, batch_size: int, max_len: int, device: torch.device | None = None
+) -> Tensor | None:
+    """Validate ``lengths`` against a (B, T, ·) input; return it as int64 on ``device`` (or None).
+
+    Lengths may live on the CPU while the input is on a GPU (torch's packing wants them there); they
+    are moved to the input's device so masks and gathers never mix devices.
+    """
     if lengths is None:
         return None
     if not isinstance(lengths, Tensor):
@@ -92,7 +98,7 @@ def check_lengths(name: str, lengths: Tensor | None, batch_size: int, max_len: i
         raise ValueError(
             f"{name}: lengths cannot exceed the input's time axis T={max_len}, got a length of {hi}"
         )
-    return lengths.long()
+    return lengths.to(device=device, dtype=torch.long)
 
 
 def check_sizes(name: str, **sizes: int) -> None:
@@ -256,7 +262,7 @@ class Recurrence(nn.Module):
     def _prepare(self, x: Tensor, state: Any, lengths: Tensor | None):
         name = type(self).__name__
         check_input(name, x, self.input_size)
-        lengths = check_lengths(name, lengths, x.shape[0], x.shape[1])
+        lengths = check_lengths(name, lengths, x.shape[0], x.shape[1], x.device)
         return x, self._prepare_state(state, x), lengths
 
     def _prepare_state(self, state: Any, x: Tensor) -> Any:

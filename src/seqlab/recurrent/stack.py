@@ -228,7 +228,7 @@ class Recurrent(nn.Module):
     # ------------------------------------------------------------------ validation
     def _prepare(self, x: Tensor, state: Any, lengths: Tensor | None, fill_state: bool = True):
         check_input("Recurrent", x, self.input_size)
-        lengths = check_lengths("Recurrent", lengths, x.shape[0], x.shape[1])
+        lengths = check_lengths("Recurrent", lengths, x.shape[0], x.shape[1], x.device)
         if state is None and not fill_state:
             return x, None, lengths
         return x, self._prepare_state(state, x.shape[0], x), lengths
