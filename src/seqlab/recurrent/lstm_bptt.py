@@ -76,8 +76,10 @@ class _LSTMSequence(torch.autograd.Function):
         W_T = weight_hh.T  # (H, G·H), a view
         opts = {"dtype": gx.dtype, "device": gx.device}
         gates = torch.empty(B, T, G, H, **opts)  # activations, gate by gate
-        hs = torch.empty(B, T, H, **opts)
-        cs = torch.empty(B, T, H, **opts)
+        hbuf = torch.empty(B, T + 1, H, **opts)  # [h_0, h_1, …, h_T]: h_{t-1} and h_t are both slices
+        cbuf = torch.empty(B, T + 1, H, **opts)
+        hbuf[:, 0], cbuf[:, 0] = h0, c0
+        hs, cs = hbuf[:, 1:], cbuf[:, 1:]  # (B, T, H) views
         tanh_c = torch.empty(B, T, H, **opts)
         p_early = None if peephole is None else peephole[:-1]  # (1 or 2, H)
 
@@ -101,7 +103,7 @@ class _LSTMSequence(torch.autograd.Function):
             torch.mul(o_t, tc_t, out=h_t)
             h, c = h_t, c_t
 
-        ctx.save_for_backward(h0, c0, weight_hh, peephole, gates, hs, cs, tanh_c)
+        ctx.save_for_backward(weight_hh, peephole, gates, hbuf, cbuf, tanh_c)
         ctx.coupled = coupled
         ctx.set_materialize_grads(False)  # an unused cs output costs nothing backward
         return hs, cs
@@ -109,32 +111,40 @@ class _LSTMSequence(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: FunctionCtx, grad_hs: Tensor | None, grad_cs: Tensor | None):
-        h0, c0, weight_hh, peephole, gates, hs, cs, tanh_c = ctx.saved_tensors
+        weight_hh, peephole, gates, hbuf, cbuf, tanh_c = ctx.saved_tensors
         coupled = ctx.coupled
         B, T, G, H = gates.shape
         F, Gg, O = G - 3, G - 2, G - 1
         n_early = G - 1  # gates whose δa is a multiple of δc: i, f, g (or f, g)
         f, g, o = gates[:, :, F], gates[:, :, Gg], gates[:, :, O]
-        c_prev = torch.cat([c0[:, None], cs[:, :-1]], dim=1)  # (B, T, H): c_{t-1}
+        c_prev, cs = cbuf[:, :-1], cbuf[:, 1:]  # (B, T, H) views: c_{t-1}, c_t
         opts = {"dtype": gates.dtype, "device": gates.device}
 
-        # ---- every factor independent of δh, δc, for all steps at once
-        K_o = tanh_c * o * (1 - o)  # δa_o = δh ⊙ K_o
-        K_c = o * (1 - tanh_c * tanh_c)  # δc += δh ⊙ K_c
+        # ---- every factor independent of δh, δc, for all steps at once, written in place into one
+        # buffer (no (B, T, H) temporaries: on a 2-core CPU those passes are memory-bound)
+        one = torch.ones((), **opts)
+        K = torch.empty(B, T, G + 2, H, **opts)  # δa_{i,f,g} = δc ⊙ K[early]; then K_o, K_c, K_cprev
+        K_early, K_o, K_c, K_cprev = K[:, :, :n_early], K[:, :, O], K[:, :, G], K[:, :, G + 1]
+        K_f, K_g = K[:, :, F], K[:, :, Gg]
+        torch.addcmul(o, o, o, value=-1.0, out=K_o).mul_(tanh_c)  # tanh(c_t) ⊙ o(1 − o)
+        torch.addcmul(one, tanh_c, tanh_c, value=-1.0, out=K_c).mul_(o)  # o ⊙ (1 − tanh²(c_t))
         if peephole is not None:
             K_c.addcmul_(K_o, peephole[-1])
-        K_early = torch.empty(B, T, n_early, H, **opts)  # δa_{i,f,g} = δc ⊙ K_early
-        if coupled:
-            torch.sub(c_prev, g, out=K_early[:, :, 0]).mul_(f).mul_(1 - f)
-            torch.mul(1 - f, 1 - g * g, out=K_early[:, :, 1])
+        if coupled:  # K_cprev's slot is scratch until the end
+            torch.sub(c_prev, g, out=K_cprev)
+            torch.addcmul(f, f, f, value=-1.0, out=K_f).mul_(K_cprev)  # (c_{t-1} − g) ⊙ f(1 − f)
+            torch.sub(one, f, out=K_cprev)
+            torch.addcmul(one, g, g, value=-1.0, out=K_g).mul_(K_cprev)  # (1 − f) ⊙ (1 − g²)
         else:
             i = gates[:, :, 0]
-            torch.mul(g, i * (1 - i), out=K_early[:, :, 0])
-            torch.mul(c_prev, f * (1 - f), out=K_early[:, :, 1])
-            torch.mul(i, 1 - g * g, out=K_early[:, :, 2])
-        K_cprev = f.clone()  # δc_{t-1} = δc ⊙ K_cprev
+            torch.addcmul(i, i, i, value=-1.0, out=K[:, :, 0]).mul_(g)  # g ⊙ i(1 − i)
+            torch.addcmul(f, f, f, value=-1.0, out=K_f).mul_(c_prev)  # c_{t-1} ⊙ f(1 − f)
+            torch.addcmul(one, g, g, value=-1.0, out=K_g).mul_(i)  # i ⊙ (1 − g²)
+        K_cprev.copy_(f)  # δc_{t-1} = δc ⊙ K_cprev
         if peephole is not None:
-            K_cprev.add_((K_early[:, :, : n_early - 1] * peephole[:-1]).sum(2))
+            K_cprev.addcmul_(K_f, peephole[-2])
+            if not coupled:
+                K_cprev.addcmul_(K[:, :, 0], peephole[0])
 
         # ---- the reverse loop: only what needs δh, δc
         delta = torch.empty(B, T, G, H, **opts)  # δa_t
@@ -170,10 +180,9 @@ class _LSTMSequence(torch.autograd.Function):
 
         # ---- weight and peephole gradients: single reductions over all B·T rows
         rows = B * T
-        h_prev = torch.cat([h0[:, None], hs[:, :-1]], dim=1)  # (B, T, H)
         d_weight_hh = None
-        if ctx.needs_input_grad[3]:
-            d_weight_hh = delta.view(rows, G * H).T @ h_prev.reshape(rows, H)
+        if ctx.needs_input_grad[3]:  # Σ_t δa_tᵀ h_{t-1}
+            d_weight_hh = delta.view(rows, G * H).T @ hbuf[:, :-1].reshape(rows, H)
         d_peephole = None
         if peephole is not None and ctx.needs_input_grad[4]:
             d_early = (delta[:, :, : n_early - 1] * c_prev[:, :, None]).sum((0, 1))  # p_i, p_f (or p_f)
