@@ -74,7 +74,9 @@ def measure(
     baseline = OutputOnly(torch_cls(D, H, batch_first=True).cuda())
     eager_out = OutputOnly(eager)
 
-    # the graphed step computes what the eager step computes
+    # the graphed step computes what the eager step computes (capture's warm-up may leave .grad set)
+    for p in (*eager.parameters(), *graphed_module.parameters()):
+        p.grad = None
     (eager_out(x) * 1.5).sum().backward()
     out_e = eager_out(x).detach()
     (graphed(x) * 1.5).sum().backward()
