@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch.autograd.function import FunctionCtx, once_differentiable
@@ -396,33 +397,50 @@ def _reverse(x: Tensor, lengths: Tensor) -> Tensor:
 def _viterbi(e: Tensor, lengths: Tensor, transitions: Tensor, start: Tensor, end: Tensor):
     """Max-product on right-padded input: tags (B, T) (−1 past each length) and best scores (B,).
 
-    Two kernels per step forward (one broadcast add of δ_{t-1} to transitions + e_t, precomputed for all
-    steps; one max with its argmax written straight into the history), every step run and each sequence
-    read at its own last step; then a batched backtrack.
+    Forward, per step: δ_t = max_i (δ_{t-1}[i] + transitions[i, ·]) + e_t, as candidates laid out
+    (K_from, B, K_to) and a max over the leading axis *without* indices (6x cheaper than with them on
+    CPU); every step is run and each sequence read at its own last step. Backtracking recomputes the
+    argmax only for the chosen tag at each step, from the stored δ — in NumPy on the CPU.
     """
     B, T, K = e.shape
-    # (T, B, K_to, K_from): transitions + e_t for every step, time-major so each step's slices are
-    # contiguous (a max written into a strided slice takes a slow path, ~7x slower here)
-    scores_in = (transitions.T[None, None] + e.transpose(0, 1)[:, :, :, None]).contiguous()
+    e_tm = e.transpose(0, 1).contiguous()  # (T, B, K)
     history = torch.empty(T, B, K, dtype=e.dtype, device=e.device)  # δ_t
-    back = torch.empty(T, B, K, dtype=torch.long, device=e.device)  # argmax predecessor of each tag
-    history[0] = start + e[:, 0]
-    delta = history[0]
+    best_prev = torch.empty(B, K, dtype=e.dtype, device=e.device)
+    cand = torch.empty(K, B, K, dtype=e.dtype, device=e.device)  # contiguous: the max is a slab reduction
+    torch.add(start, e_tm[0], out=history[0])
+    trans = transitions[:, None, :]  # (K_from, 1, K_to)
     for t in range(1, T):
-        torch.max(delta[:, None, :] + scores_in[t], dim=2, out=(history[t], back[t]))
-        delta = history[t]
+        torch.add(history[t - 1].T[:, :, None], trans, out=cand)
+        torch.amax(cand, dim=0, out=best_prev)
+        torch.add(best_prev, e_tm[t], out=history[t])
     last = (lengths - 1).clamp(min=0)
     final = history.gather(0, last[None, :, None].expand(1, -1, K)).squeeze(0) + end  # (B, K)
     best, tag = final.max(dim=1)
+    best = torch.where(lengths > 0, best, torch.zeros_like(best))
+    if e.device.type == "cpu":
+        out = _backtrack_numpy(history.numpy(), transitions.numpy(), tag.numpy(), lengths.numpy())
+        return torch.from_numpy(out), best
     out = torch.full((T, B), PAD_TAG, dtype=torch.long, device=e.device)
     for t in range(T - 1, -1, -1):
         inside = t < lengths
         torch.where(inside, tag, out[t], out=out[t])
+        if t > 0:  # the predecessor of the chosen tag: argmax_i δ_{t-1}[i] + transitions[i, tag]
+            prev = (history[t - 1] + transitions[:, tag].T).argmax(dim=1)
+            tag = torch.where(inside, prev, tag)
+    return out.T, best
+
+
+def _backtrack_numpy(history: np.ndarray, transitions: np.ndarray, tag: np.ndarray, lengths: np.ndarray):
+    T, B, _ = history.shape
+    out = np.full((B, T), PAD_TAG, dtype=np.int64)
+    tag = tag.copy()
+    for t in range(T - 1, -1, -1):
+        inside = t < lengths
+        out[inside, t] = tag[inside]
         if t > 0:
-            tag = torch.where(inside, back[t].gather(1, tag[:, None]).squeeze(1), tag)
-    out = out.T
-    best = torch.where(lengths > 0, best, torch.zeros_like(best))
-    return out, best
+            prev = (history[t - 1] + transitions[:, tag].T).argmax(axis=1)
+            tag = np.where(inside, prev, tag)
+    return out
 
 
 def _nbest(e: Tensor, lengths: Tensor, k: int, transitions: Tensor, start: Tensor, end: Tensor):
