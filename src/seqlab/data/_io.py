@@ -1,0 +1,74 @@
+"""File helpers shared by the readers and writers: decoding with line numbers, atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+from pathlib import Path
+
+__all__ = ["atomic_write_text", "read_lines", "split_fields"]
+
+_FIELD_SEP = re.compile(r"[ \t]+")
+
+
+def split_fields(line: str) -> list[str]:
+    """Split a line on runs of spaces and tabs (only those: an ideographic space is text, not a separator).
+
+    A blank line gives an empty list.
+    """
+    line = line.strip(" \t")
+    return _FIELD_SEP.split(line) if line else []
+
+
+def read_lines(path: str | os.PathLike[str], encoding: str = "utf-8") -> list[str]:
+    """Read a text file as a list of lines, without line endings.
+
+    Lines are split on ``\\n`` only (``str.splitlines`` would also split on characters such as U+2028
+    that can occur inside tokens); a trailing ``\\r`` is dropped, and so is a leading byte-order mark.
+    Bytes that do not decode raise a ValueError naming ``path:line`` and suggesting ``encoding=``.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except LookupError as e:
+        raise ValueError(
+            f"{path}: unknown encoding {encoding!r}; use a Python codec name such as 'utf-8'"
+        ) from e
+    except UnicodeDecodeError as e:
+        lineno = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise ValueError(
+            f"{path}:{lineno}: cannot decode byte(s) {raw[e.start : e.end].hex(' ')} at byte column {column} "
+            f"as {encoding} ({e.reason}); if the file uses another encoding, pass it, e.g. "
+            "encoding='gb18030' for Chinese text or encoding='latin-1'"
+        ) from e
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    Either the whole new file appears or, on any failure (including an unencodable character), the old
+    file is left as it was and the temporary file is removed.
+    """
+    path = Path(path)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)  # 0o666 & ~umask, like open()
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
