@@ -1,0 +1,114 @@
+"""Model folders: ``config.json`` + ``model.safetensors`` + vocabularies, written atomically.
+
+Every task saves the same way::
+
+    model/
+      config.json          {"seqlab": "<version>", "kind": "tagger", "config": {...}, "vocabs": [...]}
+      model.safetensors    the weights
+      vocab-<name>.json    one file per vocabulary (``seqlab.data.Vocab``)
+
+``save_folder`` writes everything into a temporary sibling folder and renames it into place, so a failed
+or interrupted save never leaves a half-written model and never damages the model that was there.
+``load_folder`` says exactly what is missing, truncated or foreign.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor
+
+from seqlab.data import Vocab
+
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "load_folder", "save_folder"]
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+
+
+def save_folder(
+    path: str | os.PathLike[str],
+    kind: str,
+    config: Mapping[str, Any],
+    state_dict: Mapping[str, Tensor],
+    vocabs: Mapping[str, Vocab],
+) -> Path:
+    """Write a model folder at ``path`` (replacing one that is there only once the new one is complete)."""
+    from safetensors.torch import save_file
+
+    from seqlab import __version__
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    tmp.mkdir()
+    try:
+        weights = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
+        save_file(weights, str(tmp / WEIGHTS_FILE), metadata={"seqlab_kind": kind})
+        for name, vocab in vocabs.items():
+            vocab.save(tmp / f"vocab-{name}.json")
+        header = {"seqlab": __version__, "kind": kind, "config": dict(config), "vocabs": sorted(vocabs)}
+        (tmp / CONFIG_FILE).write_text(
+            json.dumps(header, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        if path.exists():
+            old = path.parent / f".{path.name}.{secrets.token_hex(4)}.old"
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def load_folder(
+    path: str | os.PathLike[str], kind: str
+) -> tuple[dict[str, Any], dict[str, Tensor], dict[str, Vocab]]:
+    """Read a model folder written by ``save_folder`` for a model of ``kind``: (config, weights, vocabs)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_dir():
+        raise ValueError(
+            f"{path}: expected a seqlab model folder (with {CONFIG_FILE}, {WEIGHTS_FILE} and "
+            f"vocabularies), but {'it is a file' if path.exists() else 'it does not exist'}"
+        )
+    config_path = path / CONFIG_FILE
+    try:
+        header = json.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ValueError(f"{config_path}: missing; {path} is not a seqlab model folder") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(f"{config_path}: not valid JSON ({err}); the file is damaged") from None
+    if not isinstance(header, dict) or "kind" not in header or "config" not in header:
+        raise ValueError(
+            f"{config_path}: not a seqlab model config (expected keys 'seqlab', 'kind', 'config')"
+        )
+    if header["kind"] != kind:
+        raise ValueError(f"{path}: holds a seqlab {header['kind']!r} model, expected a {kind!r} model")
+    weights_path = path / WEIGHTS_FILE
+    if not weights_path.is_file():
+        raise ValueError(f"{weights_path}: missing; the model folder is incomplete")
+    try:
+        weights = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise ValueError(
+            f"{weights_path}: cannot be read ({err}); the file is truncated or not safetensors"
+        ) from None
+    vocabs = {}
+    for name in header.get("vocabs", []):
+        vocab_path = path / f"vocab-{name}.json"
+        if not vocab_path.is_file():
+            raise ValueError(f"{vocab_path}: missing; the model folder is incomplete")
+        vocabs[name] = Vocab.load(vocab_path)
+    return header["config"], weights, vocabs

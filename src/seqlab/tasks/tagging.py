@@ -1,0 +1,382 @@
+"""Sequence labeling: BiLSTM-CRF for NER, POS tagging and Chinese word segmentation.
+
+The architecture of Lample et al. (2016) and Ma & Hovy (2016), the chapter's "BiLSTM + CRF"::
+
+    word w_t ──► word embedding ──┐
+                                  ├─► [·;·] ─► dropout ─► recurrence (default 2-direction LSTM) ─► dropout
+    chars of w_t ─► char BiLSTM ──┘        (any registry name)                                    │
+                    or char CNN                                           linear ─► emissions (B, T, K)
+                                                                                                  │
+                                               CRF (transitions constrained by the tag scheme) or softmax
+
+- Character features carry casing, affixes and unknown words; for Chinese one token is one character
+  (``Sentence`` from ``seqlab.data.read_bmes``), so ``char_encoder="none"`` is the usual choice there.
+- The CRF's forbidden moves come from the tag scheme (``IOB1``, ``IOB2``, ``BIOES``, ``BMES``): decoding can
+  never produce an invalid sequence. ``scheme="none"`` (e.g. POS tags) allows every move.
+- Metrics: entity-span F1 (conlleval) for the entity schemes, word-segmentation F1 (SIGHAN) for BMES,
+  token accuracy for ``none``.
+
+``Tagger`` is a plain ``nn.Module``; it follows ``seqlab.training``'s task protocol (``training_loss``,
+``validation_outputs``, ``validation_metrics``) so the engine can train it, and saves to / loads from a
+model folder (``save`` / ``Tagger.load``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from seqlab.data import Sentence, Vocab, allowed_transitions, bmes_to_words, normalize_scheme
+from seqlab.metrics import segmentation_scores, span_scores, token_accuracy
+from seqlab.nn import CRF, PAD_TAG
+from seqlab.recurrent import RECURRENCES, Recurrent
+
+from .model_files import load_folder, save_folder
+
+__all__ = ["Tagger", "TaggerConfig", "TaggingBatch", "load_vectors"]
+
+KIND = "tagger"
+HEADS = ("crf", "softmax")
+CHAR_ENCODERS = ("lstm", "cnn", "none")
+
+
+@dataclass(frozen=True)
+class TaggerConfig:
+    """Everything that defines a tagger's architecture and its vocabularies' options."""
+
+    scheme: str = "IOB2"  # IOB1 | IOB2 | BIOES | BMES | none
+    head: str = "crf"  # crf | softmax
+    word_dim: int = 100
+    char_encoder: str = "lstm"  # lstm (Lample et al.) | cnn (Ma & Hovy) | none
+    char_dim: int = 25
+    char_hidden: int = 25  # per direction for the char BiLSTM; filters for the CNN
+    char_kernel: int = 3
+    recurrence: str = "lstm"
+    recurrence_options: dict[str, Any] = field(default_factory=dict)
+    hidden_size: int = 200  # per direction
+    num_layers: int = 1
+    bidirectional: bool = True
+    dropout: float = 0.5
+    lowercase_words: bool = True  # the char features keep the case
+    normalize_digits: bool = True
+    min_word_freq: int = 1
+
+    def __post_init__(self) -> None:
+        if self.scheme != "none":
+            object.__setattr__(self, "scheme", normalize_scheme(self.scheme))
+        for name, allowed in (
+            ("head", HEADS),
+            ("char_encoder", CHAR_ENCODERS),
+            ("recurrence", tuple(RECURRENCES)),
+        ):
+            if getattr(self, name) not in allowed:
+                raise ValueError(
+                    f"TaggerConfig: unknown {name} {getattr(self, name)!r}; known: {', '.join(allowed)}"
+                )
+        for name in (
+            "word_dim",
+            "char_dim",
+            "char_hidden",
+            "char_kernel",
+            "hidden_size",
+            "num_layers",
+            "min_word_freq",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"TaggerConfig: expected {name} to be a positive integer, got {value!r}")
+        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"TaggerConfig: expected dropout in [0, 1), got {self.dropout!r}")
+
+
+@dataclass
+class TaggingBatch:
+    """Padded tensors for B sentences of up to T tokens of up to C characters."""
+
+    words: Tensor  # (B, T) word ids, 0 = pad
+    chars: Tensor  # (B, T, C) char ids, 0 = pad
+    lengths: Tensor  # (B,)
+    tags: Tensor | None = None  # (B, T) tag ids (0 where padded), or None for prediction
+
+
+class Tagger(nn.Module):
+    """Word (+ character) embeddings → recurrence → CRF or softmax over tags."""
+
+    def __init__(self, config: TaggerConfig, words: Vocab, chars: Vocab, tags: Vocab) -> None:
+        super().__init__()
+        self.config, self.words, self.chars, self.tags = config, words, chars, tags
+        if tags.pad is not None or tags.unk is not None:
+            raise ValueError(
+                "Tagger: the tag vocabulary must have no pad/unk entries (Vocab(..., pad=None, unk=None))"
+            )
+        K = len(tags)
+        c = config
+        self.word_embedding = nn.Embedding(len(words), c.word_dim, padding_idx=words.pad_id)
+        char_features = 0
+        if c.char_encoder != "none":
+            self.char_embedding = nn.Embedding(len(chars), c.char_dim, padding_idx=chars.pad_id)
+            if c.char_encoder == "lstm":
+                self.char_rnn = Recurrent("lstm", c.char_dim, c.char_hidden, bidirectional=True)
+                char_features = 2 * c.char_hidden
+            else:
+                self.char_cnn = nn.Conv1d(
+                    c.char_dim, c.char_hidden, c.char_kernel, padding=c.char_kernel // 2
+                )
+                char_features = c.char_hidden
+        self.dropout = nn.Dropout(c.dropout)
+        self.encoder = Recurrent(
+            c.recurrence,
+            c.word_dim + char_features,
+            c.hidden_size,
+            num_layers=c.num_layers,
+            bidirectional=c.bidirectional,
+            dropout=c.dropout if c.num_layers > 1 else 0.0,
+            options=c.recurrence_options,
+        )
+        self.emissions = nn.Linear(self.encoder.output_size, K)
+        allowed = None if c.scheme == "none" else allowed_transitions(tags.tokens, c.scheme)
+        self.crf = CRF(K, allowed=allowed) if c.head == "crf" else None
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def from_data(cls, sentences: Sequence[Sentence], config: TaggerConfig | None = None) -> Tagger:
+        """A fresh tagger whose vocabularies are built from labelled training ``sentences``."""
+        config = config or TaggerConfig()
+        if not sentences:
+            raise ValueError("Tagger.from_data: expected at least one training sentence, got none")
+        unlabelled = next((s for s in sentences if s.tags is None), None)
+        if unlabelled is not None:
+            raise ValueError(f"Tagger.from_data: {unlabelled.source}: training sentences need tags")
+        words = Vocab.build(
+            (s.tokens for s in sentences),
+            min_freq=config.min_word_freq,
+            lowercase=config.lowercase_words,
+            normalize_digits=config.normalize_digits,
+        )
+        chars = Vocab.build(list(tok) for s in sentences for tok in s.tokens)
+        labels = sorted({t for s in sentences for t in s.tags}, key=_tag_order)
+        return cls(config, words, chars, Vocab(labels, pad=None, unk=None))
+
+    # ------------------------------------------------------------------ the network
+    def forward(self, words: Tensor, chars: Tensor, lengths: Tensor) -> Tensor:
+        """Emission scores (B, T, K) for padded word ids (B, T) and char ids (B, T, C)."""
+        x = self.word_embedding(words)  # (B, T, word_dim)
+        if self.config.char_encoder != "none":
+            x = torch.cat([x, self._char_features(chars)], dim=-1)
+        h, _ = self.encoder(self.dropout(x), lengths=lengths)  # (B, T, dirs·H)
+        return self.emissions(self.dropout(h))  # (B, T, K)
+
+    def _char_features(self, chars: Tensor) -> Tensor:
+        B, T, C = chars.shape
+        flat = chars.reshape(B * T, C)
+        n_chars = (flat != self.chars.pad_id).sum(dim=1)  # (B·T,)
+        real = n_chars > 0  # padded words have no characters
+        emb = self.dropout(self.char_embedding(flat[real]))  # (N, C, char_dim)
+        if self.config.char_encoder == "lstm":
+            _, state = self.char_rnn(emb, lengths=n_chars[real])
+            feats = torch.cat([state[0].forward.h, state[0].backward.h], dim=-1)  # (N, 2·char_hidden)
+        else:
+            conv = self.char_cnn(emb.transpose(1, 2))  # (N, filters, C)
+            on = (torch.arange(C, device=chars.device)[None, :] < n_chars[real][:, None])[:, None, :]
+            feats = conv.masked_fill(~on, float("-inf")).amax(dim=2)  # max over the word's characters
+        out = feats.new_zeros(B * T, feats.shape[-1])
+        out[real] = feats
+        return out.view(B, T, -1)
+
+    # ------------------------------------------------------------------ the task protocol
+    def training_loss(self, batch: TaggingBatch) -> Tensor:
+        emissions = self(batch.words, batch.chars, batch.lengths)
+        mask = _mask(batch.lengths, emissions.shape[1])
+        if self.crf is not None:
+            return self.crf(emissions, batch.tags, mask, reduction="mean")
+        return F.cross_entropy(emissions[mask], batch.tags[mask])
+
+    @torch.no_grad()
+    def decode(self, batch: TaggingBatch) -> Tensor:
+        """Best tag ids (B, T); −1 on padded steps."""
+        emissions = self(batch.words, batch.chars, batch.lengths)
+        mask = _mask(batch.lengths, emissions.shape[1])
+        if self.crf is not None:
+            return self.crf.viterbi(emissions, mask)[0]
+        return emissions.argmax(dim=-1).masked_fill(~mask, PAD_TAG)
+
+    def validation_outputs(self, batch: TaggingBatch) -> list[tuple[list[str], list[str]]]:
+        pred = self.decode(batch).cpu()
+        gold = batch.tags.cpu()
+        out = []
+        for b, n in enumerate(batch.lengths.tolist()):
+            out.append((self.tags.decode(gold[b, :n].tolist()), self.tags.decode(pred[b, :n].tolist())))
+        return out
+
+    def validation_metrics(self, outputs: Iterable[tuple[list[str], list[str]]]) -> dict[str, float]:
+        pairs = [pair for chunk in outputs for pair in (chunk if isinstance(chunk, list) else [chunk])]
+        gold, pred = [g for g, _ in pairs], [p for _, p in pairs]
+        return self.score(gold, pred)
+
+    def score(self, gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, float]:
+        """The task's metrics on tag sequences: span P/R/F1, segmentation P/R/F1, or accuracy."""
+        scheme = self.config.scheme
+        if scheme == "none":
+            return {"accuracy": token_accuracy(gold, pred)}
+        if scheme == "BMES":
+            chars = [["x"] * len(g) for g in gold]  # the words' characters do not matter, only their spans
+            report = segmentation_scores(
+                [bmes_to_words(c, g) for c, g in zip(chars, gold)],
+                [bmes_to_words(c, p) for c, p in zip(chars, pred)],
+            )
+        else:
+            report = span_scores(gold, pred)
+        return {
+            "precision": report.precision,
+            "recall": report.recall,
+            "f1": report.f1,
+            "accuracy": token_accuracy(gold, pred),
+        }
+
+    # ------------------------------------------------------------------ data in and out
+    def encode(
+        self, sentences: Sequence[Sentence | Sequence[str]]
+    ) -> list[tuple[list[int], list[list[int]], list[int] | None]]:
+        """Sentences → (word ids, char ids per word, tag ids or None)."""
+        out = []
+        for s in sentences:
+            tokens = s.tokens if isinstance(s, Sentence) else tuple(s)
+            tags = s.tags if isinstance(s, Sentence) else None
+            where = s.source if isinstance(s, Sentence) else None
+            word_ids = self.words.encode(tokens, where=where)
+            char_ids = [self.chars.encode(list(tok)) for tok in tokens]
+            tag_ids = None if tags is None else self.tags.encode(tags, where=where)
+            out.append((word_ids, char_ids, tag_ids))
+        return out
+
+    def collate(
+        self, examples: Sequence[tuple[list[int], list[list[int]], list[int] | None]]
+    ) -> TaggingBatch:
+        """Pad encoded examples into a ``TaggingBatch``."""
+        B = len(examples)
+        T = max(1, max((len(w) for w, _, _ in examples), default=1))
+        C = max(1, max((len(c) for _, cs, _ in examples for c in cs), default=1))
+        words = torch.zeros(B, T, dtype=torch.long)
+        chars = torch.zeros(B, T, C, dtype=torch.long)
+        tags = torch.zeros(B, T, dtype=torch.long)
+        lengths = torch.tensor([len(w) for w, _, _ in examples], dtype=torch.long)
+        labelled = all(t is not None for _, _, t in examples)
+        for b, (w, cs, t) in enumerate(examples):
+            words[b, : len(w)] = torch.tensor(w, dtype=torch.long)
+            for i, c in enumerate(cs):
+                chars[b, i, : len(c)] = torch.tensor(c, dtype=torch.long)
+            if labelled:
+                tags[b, : len(t)] = torch.tensor(t, dtype=torch.long)
+        return TaggingBatch(words, chars, lengths, tags if labelled else None)
+
+    @torch.no_grad()
+    def predict(self, sentences: Sequence[Sentence | Sequence[str]], batch_size: int = 64) -> list[list[str]]:
+        """Tags for each sentence (lists of tokens); empty sentences get empty tag lists."""
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        results: list[list[str]] = [[] for _ in sentences]
+        todo = [i for i, s in enumerate(sentences) if len(s.tokens if isinstance(s, Sentence) else s) > 0]
+        todo.sort(
+            key=lambda i: len(sentences[i].tokens if isinstance(sentences[i], Sentence) else sentences[i])
+        )
+        for start in range(0, len(todo), batch_size):
+            idx = todo[start : start + batch_size]
+            batch = self.collate(self.encode([_unlabelled(sentences[i]) for i in idx]))
+            pred = self.decode(
+                TaggingBatch(batch.words.to(device), batch.chars.to(device), batch.lengths.to(device))
+            ).cpu()
+            for row, i in enumerate(idx):
+                results[i] = self.tags.decode(pred[row, : int(batch.lengths[row])].tolist())
+        self.train(was_training)
+        return results
+
+    # ------------------------------------------------------------------ model files
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the model folder: config.json, model.safetensors, vocab-{words,chars,tags}.json."""
+        return save_folder(
+            path,
+            KIND,
+            asdict(self.config),
+            self.state_dict(),
+            {"words": self.words, "chars": self.chars, "tags": self.tags},
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Tagger:
+        """A tagger from a folder written by ``save``; it predicts exactly what the saved one did."""
+        config, weights, vocabs = load_folder(path, KIND)
+        try:
+            cfg = TaggerConfig(**config)
+        except TypeError as err:
+            raise ValueError(f"{path}: config.json does not describe a tagger ({err})") from None
+        missing_vocabs = sorted({"words", "chars", "tags"} - set(vocabs))
+        if missing_vocabs:
+            raise ValueError(f"{path}: the model folder lacks the vocabularies {missing_vocabs}")
+        model = cls(cfg, vocabs["words"], vocabs["chars"], vocabs["tags"])
+        result = model.load_state_dict(weights, strict=False)
+        if result.missing_keys or result.unexpected_keys:
+            raise ValueError(
+                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
+                f"unexpected {result.unexpected_keys}"
+            )
+        return model.to(map_location).eval()
+
+    def init_word_vectors(self, path: str | os.PathLike[str]) -> int:
+        """Initialise word embeddings from a word2vec/GloVe text file; returns how many words were found."""
+        return load_vectors(path, self.words, self.word_embedding.weight)
+
+
+def load_vectors(path: str | os.PathLike[str], vocab: Vocab, weight: Tensor) -> int:
+    """Copy vectors for the words of ``vocab`` from a word2vec/GloVe text file into ``weight`` (V, D).
+
+    Lines are ``word v_1 … v_D``; a first line ``N D`` (word2vec's header) is skipped. Words are normalised
+    as the vocabulary normalises them; the first vector for a normalised word wins.
+    """
+    D = weight.shape[1]
+    found: set[int] = set()
+    with open(path, encoding="utf-8") as f, torch.no_grad():
+        for lineno, line in enumerate(f, start=1):
+            parts = line.rstrip().split(" ")
+            if lineno == 1 and len(parts) == 2 and all(p.isdigit() for p in parts):
+                continue  # word2vec header
+            if len(parts) != D + 1:
+                raise ValueError(
+                    f"{path}:{lineno}: expected a word and {D} numbers (the embedding size), "
+                    f"got {len(parts) - 1} numbers"
+                )
+            token = vocab.normalize(parts[0])
+            if token in vocab:
+                idx = vocab.encode([token])[0]
+                if idx not in found and idx != vocab.unk_id:
+                    try:
+                        weight[idx] = torch.tensor([float(v) for v in parts[1:]], dtype=weight.dtype)
+                    except ValueError:
+                        raise ValueError(
+                            f"{path}:{lineno}: the vector of {parts[0]!r} has a non-number"
+                        ) from None
+                    found.add(idx)
+    return len(found)
+
+
+def _mask(lengths: Tensor, T: int) -> Tensor:
+    return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
+
+
+def _unlabelled(s: Sentence | Sequence[str]) -> Sequence[str]:
+    return s.tokens if isinstance(s, Sentence) else s
+
+
+def _tag_order(tag: str) -> tuple[int, str, str]:
+    """O first, then by type, then by prefix: a stable, readable tag vocabulary."""
+    if tag == "O":
+        return (0, "", "")
+    prefix, _, type_ = tag.partition("-")
+    return (1, type_, prefix) if type_ else (1, prefix, "")
