@@ -54,3 +54,19 @@ def test_benchmark_quick_writes_json(tmp_path):
         assert {"name", "value", "unit", "baseline"} <= set(r)
         assert r["value"] > 0 and r["baseline"] > 0
     assert "ours/torch.nn.LSTM = " in proc.stdout
+
+
+@pytest.mark.slow
+def test_crf_benchmark_quick_agrees_with_pytorch_crf(tmp_path):
+    out = tmp_path / "crf.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "crf.py"), "--quick", "--json", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    agreement = [r for r in results if r["name"].startswith("crf/agreement")]
+    assert agreement and all(r["identical_paths"] and r["value"] < 1e-5 for r in agreement)
