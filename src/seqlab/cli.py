@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import json
+import logging
 import sys
+from pathlib import Path
 
 from seqlab import __version__
 
@@ -23,6 +26,89 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main([])
 
 
+def _tag_train(args: argparse.Namespace) -> int:
+    from seqlab.options import build_config, read_yaml
+    from seqlab.tasks.tagging import TaggerConfig
+    from seqlab.tasks.tagging_run import DataConfig, default_scheme, train_tagger
+    from seqlab.training import TrainConfig
+
+    sections = read_yaml(args.config, ("data", "model", "train"))
+    where = str(args.config or "command line")
+    data = build_config(DataConfig, args, sections["data"], where)
+    model_section = {"scheme": default_scheme(data), **sections["model"]}
+    model_config = build_config(TaggerConfig, args, model_section, where)
+    train_config = build_config(TrainConfig, args, sections["train"], where)
+    _, result = train_tagger(data, model_config, train_config, resume=args.resume)
+    out = {
+        "model": str(train_config.out_dir / "model"),
+        "best": result.best_score,
+        "monitor": "accuracy" if model_config.scheme == "none" else "f1",
+        "epochs": result.epochs_run,
+    }
+    print(json.dumps(out))
+    return 0
+
+
+def _tag_evaluate(args: argparse.Namespace) -> int:
+    from seqlab.tasks.tagging import Tagger
+    from seqlab.tasks.tagging_run import evaluate_tagger, load_sentences
+
+    model = Tagger.load(args.model)
+    sentences = load_sentences(args.file, args.format, args.token_column, args.tag_column)
+    print(json.dumps(evaluate_tagger(model, sentences)))
+    return 0
+
+
+def _tag_predict(args: argparse.Namespace) -> int:
+    from seqlab.tasks.tagging import Tagger
+    from seqlab.tasks.tagging_run import predict_lines
+
+    model = Tagger.load(args.model)
+    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    try:
+        for text in predict_lines(model, source, args.output):
+            sys.stdout.write(text)
+    finally:
+        if source is not sys.stdin:
+            source.close()
+    return 0
+
+
+def _add_tag_commands(sub) -> None:
+    from seqlab.options import add_options
+    from seqlab.tasks.tagging import TaggerConfig
+    from seqlab.tasks.tagging_run import FORMATS, DataConfig
+    from seqlab.training import TrainConfig
+
+    tag = sub.add_parser("tag", help="sequence labeling: NER, POS tagging, Chinese word segmentation")
+    tag_sub = tag.add_subparsers(dest="tag_command", required=True, metavar="COMMAND")
+    train = tag_sub.add_parser(
+        "train", help="train a BiLSTM-CRF tagger; every option can also be set in --config"
+    )
+    train.add_argument(
+        "--config", type=Path, help="YAML file with sections data:, model:, train: (same names)"
+    )
+    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.ckpt")
+    add_options(train, DataConfig, "data")
+    add_options(train, TaggerConfig, "model")
+    add_options(train, TrainConfig, "training")
+    train.set_defaults(func=_tag_train)
+
+    evaluate = tag_sub.add_parser("evaluate", help="score a model folder on a labelled file")
+    evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("file", type=Path)
+    evaluate.add_argument("--format", choices=FORMATS, default="conll")
+    evaluate.add_argument("--token-column", type=int, default=0)
+    evaluate.add_argument("--tag-column", type=int, default=None)
+    evaluate.set_defaults(func=_tag_evaluate)
+
+    predict = tag_sub.add_parser("predict", help="tag raw text lines (a file, or - for standard input)")
+    predict.add_argument("model", type=Path)
+    predict.add_argument("file", nargs="?", default="-")
+    predict.add_argument("--output", choices=("jsonl", "conll"), default="jsonl")
+    predict.set_defaults(func=_tag_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Sequence models you can read and run.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
@@ -33,12 +119,18 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "demo", help="stream a sequence through every recurrence and check all paths agree"
     ).set_defaults(func=_demo)
+    _add_tag_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ValueError, OSError) as err:  # bad input: one clear line, no traceback
+        print(f"seqlab: error: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
