@@ -26,6 +26,7 @@ test: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m seqlab.demo
+	$(BIN)/python -m seqlab.demo_segmenter
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
