@@ -76,7 +76,9 @@ def test_crf_benchmark_quick_agrees_with_pytorch_crf(tmp_path):
 def test_segmenter_demo_runs_and_leaves_a_model(tmp_path, capsys):
     from seqlab import demo_segmenter
 
-    assert demo_segmenter.main(["--out-dir", str(tmp_path / "seg"), "--sentences", "150", "--epochs", "1"]) == 0
+    assert (
+        demo_segmenter.main(["--out-dir", str(tmp_path / "seg"), "--sentences", "150", "--epochs", "1"]) == 0
+    )
     out = capsys.readouterr().out
     assert "held-out (1948 sentences): word F1" in out and "我喜欢自然语言处理  →" in out
     assert (tmp_path / "seg" / "model" / "model.safetensors").is_file()
