@@ -36,18 +36,23 @@ def test_unknown_command_exits_with_usage(capsys):
     assert "invalid choice: 'nope'" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_benchmark_quick_writes_json(tmp_path):
+def run_benchmark(script: str, tmp_path) -> tuple[subprocess.CompletedProcess, list[dict]]:
+    """Run ``benchmarks/<script> --quick --json``; return the process and the JSON it wrote."""
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "recurrent.py"), "--quick", "--json", str(out)],
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick", "--json", str(out)],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    results = json.loads(out.read_text())
+    return proc, json.loads(out.read_text())
+
+
+@pytest.mark.slow
+def test_benchmark_quick_writes_json(tmp_path):
+    proc, results = run_benchmark("recurrent.py", tmp_path)
     names = {r["name"] for r in results}
     assert "lstm/B4-T8-D8-H16/train" in names and "lstm-stream/B1-2x16/per-token" in names
     for r in results:
@@ -58,16 +63,7 @@ def test_benchmark_quick_writes_json(tmp_path):
 
 @pytest.mark.slow
 def test_crf_benchmark_quick_agrees_with_pytorch_crf(tmp_path):
-    out = tmp_path / "crf.json"
-    proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "crf.py"), "--quick", "--json", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
-    results = json.loads(out.read_text())
+    _, results = run_benchmark("crf.py", tmp_path)
     agreement = [r for r in results if r["name"].startswith("crf/agreement")]
     assert agreement and all(r["identical_paths"] and r["value"] < 1e-5 for r in agreement)
 
