@@ -187,3 +187,18 @@ def test_bad_config(kwargs, match):
 def test_training_sentences_need_tags():
     with pytest.raises(ValueError, match=r"x.conll:3: training sentences need tags"):
         Tagger.from_data([Sentence(("a",), None, "x.conll:3")])
+
+
+def test_word_dropout_feeds_unk_in_training_only():
+    model = Tagger.from_data(NER, TaggerConfig(**{**SMALL, "word_dropout": 0.5}))
+    seen = []
+    model.word_embedding.register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
+    batch = model.collate(model.encode(NER))
+    model.train()
+    model(batch.words, batch.chars, batch.lengths)
+    model.eval()
+    model(batch.words, batch.chars, batch.lengths)
+    unk, pad = model.words.unk_id, model.words.pad_id
+    real = batch.words != pad
+    assert (seen[0][real] == unk).any() and (seen[0][~real] == pad).all()
+    assert torch.equal(seen[1], batch.words)

@@ -64,6 +64,7 @@ class TaggerConfig:
     num_layers: int = 1
     bidirectional: bool = True
     dropout: float = 0.5
+    word_dropout: float = 0.0  # replace a word by <unk> with this probability in training (Lample et al.)
     lowercase_words: bool = True  # the char features keep the case
     normalize_digits: bool = True
     min_word_freq: int = 1
@@ -92,8 +93,10 @@ class TaggerConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TaggerConfig: expected {name} to be a positive integer, got {value!r}")
-        if not isinstance(self.dropout, (int, float)) or not 0.0 <= self.dropout < 1.0:
-            raise ValueError(f"TaggerConfig: expected dropout in [0, 1), got {self.dropout!r}")
+        for name in ("dropout", "word_dropout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+                raise ValueError(f"TaggerConfig: expected {name} in [0, 1), got {value!r}")
 
 
 @dataclass
@@ -167,6 +170,10 @@ class Tagger(nn.Module):
     # ------------------------------------------------------------------ the network
     def forward(self, words: Tensor, chars: Tensor, lengths: Tensor) -> Tensor:
         """Emission scores (B, T, K) for padded word ids (B, T) and char ids (B, T, C)."""
+        p = self.config.word_dropout
+        if self.training and p > 0 and self.words.unk_id is not None:  # teach the <unk> embedding
+            drop = (torch.rand(words.shape, device=words.device) < p) & (words != self.words.pad_id)
+            words = words.masked_fill(drop, self.words.unk_id)
         x = self.word_embedding(words)  # (B, T, word_dim)
         if self.config.char_encoder != "none":
             x = torch.cat([x, self._char_features(chars)], dim=-1)
