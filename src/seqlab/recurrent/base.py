@@ -35,6 +35,7 @@ __all__ = [
     "check_input",
     "check_lengths",
     "check_sizes",
+    "check_step_input",
     "gather_last",
     "mask_from_lengths",
     "reverse_padded",
@@ -65,6 +66,13 @@ def check_input(name: str, x: Tensor, input_size: int) -> None:
             f"{name}: expected a floating-point input, got dtype {x.dtype}; "
             "token ids go through an embedding first"
         )
+
+
+def check_step_input(name: str, x_t: Tensor, input_size: int) -> None:
+    """Raise a ValueError unless ``x_t`` is one time step, a (B, input_size) tensor."""
+    if not isinstance(x_t, Tensor) or x_t.dim() != 2 or x_t.shape[-1] != input_size:
+        got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
+        raise ValueError(f"{name}: expected x_t of shape (B, {input_size}), got {got}")
 
 
 def check_lengths(
@@ -196,10 +204,7 @@ class Recurrence(nn.Module):
 
     def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, Any]:
         """Advance one time step: x_t (B, D) → h_t (B, output_size), new state."""
-        name = type(self).__name__
-        if not isinstance(x_t, Tensor) or x_t.dim() != 2 or x_t.shape[-1] != self.input_size:
-            got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
-            raise ValueError(f"{name}.step: expected x_t of shape (B, {self.input_size}), got {got}")
+        check_step_input(f"{type(self).__name__}.step", x_t, self.input_size)
         state = self._prepare_state(state, x_t)
         return self._step(x_t, state)
 

@@ -23,7 +23,15 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .base import _describe, check_input, check_lengths, check_sizes, check_state, reverse_padded
+from .base import (
+    _describe,
+    check_input,
+    check_lengths,
+    check_sizes,
+    check_state,
+    check_step_input,
+    reverse_padded,
+)
 from .fused import flatten_for_cudnn, fused_rnn
 from .registry import build_recurrence
 
@@ -99,8 +107,9 @@ class Recurrent(nn.Module):
         self, x: Tensor, state: tuple[Any, ...] | None = None, lengths: Tensor | None = None
     ) -> tuple[Tensor, tuple[Any, ...]]:
         """(B, T, D) → outputs (B, T, output_size), final state per layer."""
-        x, state, lengths = self._prepare(x, state, lengths, fill_state=not self.fusable)
-        if self.fusable:
+        fusable = self.fusable
+        x, state, lengths = self._prepare(x, state, lengths, fill_state=not fusable)
+        if fusable:
             return self._forward_fused(x, state, lengths)
         return self._forward_layers(x, state, lengths, reference=False)
 
@@ -122,9 +131,7 @@ class Recurrent(nn.Module):
                 "Recurrent.step: a bidirectional stack cannot run step by step — its backward "
                 "direction needs the whole sequence; use forward(), or bidirectional=False"
             )
-        if not isinstance(x_t, Tensor) or x_t.dim() != 2 or x_t.shape[-1] != self.input_size:
-            got = tuple(x_t.shape) if isinstance(x_t, Tensor) else type(x_t).__name__
-            raise ValueError(f"Recurrent.step: expected x_t of shape (B, {self.input_size}), got {got}")
+        check_step_input("Recurrent.step", x_t, self.input_size)
         state = self._prepare_state(state, x_t.shape[0], x_t)
         new_states = []
         h = x_t
@@ -293,8 +300,7 @@ class Recurrent(nn.Module):
     @classmethod
     def from_torch(cls, module: nn.RNNBase) -> Recurrent:
         """A seqlab stack computing exactly what ``module`` (a torch.nn.RNN/LSTM/GRU) computes."""
-        kinds = {nn.LSTM: "lstm", nn.GRU: "gru", nn.RNN: "rnn"}
-        name = kinds.get(type(module))
+        name = next((k for k, c in _TORCH_CLASSES.items() if type(module) is c), None)
         if name is None:
             raise ValueError(
                 f"Recurrent.from_torch: expected torch.nn.RNN, LSTM or GRU, got {type(module).__name__}"

@@ -222,8 +222,8 @@ class Tagger(nn.Module):
             out.append((self.tags.decode(gold[b, :n].tolist()), self.tags.decode(pred[b, :n].tolist())))
         return out
 
-    def validation_metrics(self, outputs: Iterable[tuple[list[str], list[str]]]) -> dict[str, float]:
-        pairs = [pair for chunk in outputs for pair in (chunk if isinstance(chunk, list) else [chunk])]
+    def validation_metrics(self, outputs: Iterable[list[tuple[list[str], list[str]]]]) -> dict[str, float]:
+        pairs = [pair for batch in outputs for pair in batch]  # one list of (gold, pred) per batch
         gold, pred = [g for g, _ in pairs], [p for _, p in pairs]
         return self.score(gold, pred)
 
@@ -290,10 +290,8 @@ class Tagger(nn.Module):
         self.eval()
         device = next(self.parameters()).device
         results: list[list[str]] = [[] for _ in sentences]
-        todo = [i for i, s in enumerate(sentences) if len(s.tokens if isinstance(s, Sentence) else s) > 0]
-        todo.sort(
-            key=lambda i: len(sentences[i].tokens if isinstance(sentences[i], Sentence) else sentences[i])
-        )
+        todo = [i for i, s in enumerate(sentences) if len(_unlabelled(s)) > 0]
+        todo.sort(key=lambda i: len(_unlabelled(sentences[i])))
         for start in range(0, len(todo), batch_size):
             idx = todo[start : start + batch_size]
             batch = self.collate(self.encode([_unlabelled(sentences[i]) for i in idx]))
