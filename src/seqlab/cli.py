@@ -109,6 +109,126 @@ def _add_tag_commands(sub) -> None:
     predict.set_defaults(func=_tag_predict)
 
 
+def _translate_train(args: argparse.Namespace) -> int:
+    from seqlab.options import build_config, read_yaml
+    from seqlab.tasks.seq2seq import Seq2SeqConfig
+    from seqlab.tasks.seq2seq_run import TransductionData, corpus_defaults, train_seq2seq
+    from seqlab.training import TrainConfig
+
+    sections = read_yaml(args.config, ("data", "model", "train"))
+    where = str(args.config or "command line")
+    data = build_config(TransductionData, args, sections["data"], where)
+    model_config = build_config(Seq2SeqConfig, args, {**corpus_defaults(data), **sections["model"]}, where)
+    train_config = build_config(TrainConfig, args, sections["train"], where)
+    _, result = train_seq2seq(data, model_config, train_config, resume=args.resume)
+    out = {
+        "model": str(train_config.out_dir / "model"),
+        "best": result.best_score,
+        "monitor": "accuracy",
+        "epochs": result.epochs_run,
+    }
+    print(json.dumps(out))
+    return 0
+
+
+def _translate_evaluate(args: argparse.Namespace) -> int:
+    from seqlab.tasks.seq2seq import Seq2Seq
+    from seqlab.tasks.seq2seq_run import TransductionData, corpus_pairs, evaluate_seq2seq, load_pairs
+
+    model = Seq2Seq.load(args.model)
+    if (args.file is None) == (args.corpus is None):
+        raise ValueError("translate evaluate: give a FILE of pairs, or --corpus NAME (with --split)")
+    if args.corpus is not None:
+        data = TransductionData(
+            corpus=args.corpus, corpus_examples=args.corpus_examples, split_seed=args.split_seed
+        )
+        pairs = corpus_pairs(data, args.split)
+    else:
+        pairs = load_pairs(args.file, TransductionData(train=args.file, dev=args.file, format=args.format))
+    scores = evaluate_seq2seq(model, pairs, beam_size=args.beam_size, length_penalty=args.length_penalty)
+    print(json.dumps(scores))
+    return 0
+
+
+def _translate_predict(args: argparse.Namespace) -> int:
+    from seqlab.tasks.seq2seq import Seq2Seq
+    from seqlab.tasks.seq2seq_run import predict_lines
+
+    model = Seq2Seq.load(args.model)
+    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
+    try:
+        for text in predict_lines(
+            model,
+            source,
+            beam_size=args.beam_size,
+            nbest=args.nbest,
+            length_penalty=args.length_penalty,
+            output=args.output,
+            heatmaps=args.heatmaps,
+        ):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    finally:
+        if source is not sys.stdin:
+            source.close()
+    return 0
+
+
+def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--beam-size", type=int, default=1, help="1: greedy decoding (default: 1)")
+    parser.add_argument(
+        "--length-penalty", type=float, default=0.0, help="GNMT α: score = log p / ((5+|y|)/6)^α (default: 0)"
+    )
+
+
+def _add_translate_commands(sub) -> None:
+    from seqlab.data import TRANSDUCTION_CORPORA
+    from seqlab.options import add_options
+    from seqlab.tasks.seq2seq import Seq2SeqConfig
+    from seqlab.tasks.seq2seq_run import FORMATS, TransductionData
+    from seqlab.training import TrainConfig
+
+    translate = sub.add_parser(
+        "translate", help="sequence to sequence: G2P, numbers and dates, your own parallel text"
+    )
+    translate_sub = translate.add_subparsers(dest="translate_command", required=True, metavar="COMMAND")
+    train = translate_sub.add_parser(
+        "train", help="train an encoder-decoder with attention; every option can also be set in --config"
+    )
+    train.add_argument(
+        "--config", type=Path, help="YAML file with sections data:, model:, train: (same names)"
+    )
+    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.ckpt")
+    add_options(train, TransductionData, "data")
+    add_options(train, Seq2SeqConfig, "model")
+    add_options(train, TrainConfig, "training")
+    train.set_defaults(func=_translate_train)
+
+    evaluate = translate_sub.add_parser(
+        "evaluate", help="score a model folder: exact match, token error rate, BLEU, chrF (and G2P WER)"
+    )
+    evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("file", type=Path, nargs="?", help="TSV or JSONL pairs (or use --corpus)")
+    evaluate.add_argument("--format", choices=FORMATS, default="auto")
+    evaluate.add_argument("--corpus", choices=sorted(TRANSDUCTION_CORPORA), help="a bundled corpus instead")
+    evaluate.add_argument("--split", choices=("train", "valid", "test"), default="test")
+    evaluate.add_argument("--corpus-examples", type=int, default=20000)
+    evaluate.add_argument("--split-seed", type=int, default=0)
+    _add_decoding_options(evaluate)
+    evaluate.set_defaults(func=_translate_evaluate)
+
+    predict = translate_sub.add_parser(
+        "predict", help="transduce source lines (a file, or - for standard input)"
+    )
+    predict.add_argument("model", type=Path)
+    predict.add_argument("file", nargs="?", default="-")
+    _add_decoding_options(predict)
+    predict.add_argument("--nbest", type=int, default=1, help="outputs per line, best first (jsonl output)")
+    predict.add_argument("--output", choices=("text", "jsonl"), default="text")
+    predict.add_argument("--heatmaps", type=Path, help="folder for one attention heatmap PNG per line")
+    predict.set_defaults(func=_translate_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Sequence models you can read and run.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
@@ -120,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="stream a sequence through every recurrence and check all paths agree"
     ).set_defaults(func=_demo)
     _add_tag_commands(sub)
+    _add_translate_commands(sub)
     return parser
 
 

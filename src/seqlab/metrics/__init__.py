@@ -1,4 +1,5 @@
-"""Evaluation metrics: entity spans (conlleval), token accuracy, word segmentation (SIGHAN)."""
+"""Evaluation metrics: entity spans (conlleval), token accuracy, word segmentation (SIGHAN); transduction
+(BLEU, chrF, exact match, G2P word and phoneme error rates)."""
 
 from .tagging import (
     SegmentationReport,
@@ -10,14 +11,20 @@ from .tagging import (
     span_scores,
     token_accuracy,
 )
+from .transduction import bleu, chrf, exact_match, phoneme_error_rate, word_error_rate
 
 __all__ = [
     "SegmentationReport",
     "Span",
     "SpanReport",
     "TypeScore",
+    "bleu",
+    "chrf",
+    "exact_match",
     "extract_spans",
+    "phoneme_error_rate",
     "segmentation_scores",
     "span_scores",
     "token_accuracy",
+    "word_error_rate",
 ]

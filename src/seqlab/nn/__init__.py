@@ -1,5 +1,32 @@
-"""Building blocks for task models: the CRF (and, with later tasks, attention and CTC decoding)."""
+"""Building blocks for task models: the CRF, attention, greedy and beam search decoding."""
 
+from .attention import KINDS as ATTENTION_KINDS
+from .attention import Attention, AttentionMemory
 from .crf import CRF, PAD_TAG, Allowed
+from .decoding import (
+    BeamSearchResult,
+    GreedyResult,
+    StepFn,
+    beam_search,
+    gnmt_length_penalty,
+    greedy_decode,
+    repeat_state,
+    select_state,
+)
 
-__all__ = ["CRF", "PAD_TAG", "Allowed"]
+__all__ = [
+    "ATTENTION_KINDS",
+    "CRF",
+    "PAD_TAG",
+    "Allowed",
+    "Attention",
+    "AttentionMemory",
+    "BeamSearchResult",
+    "GreedyResult",
+    "StepFn",
+    "beam_search",
+    "gnmt_length_penalty",
+    "greedy_decode",
+    "repeat_state",
+    "select_state",
+]

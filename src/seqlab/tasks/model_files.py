@@ -6,6 +6,7 @@ Every task saves the same way::
       config.json          {"seqlab": "<version>", "kind": "tagger", "config": {...}, "vocabs": [...]}
       model.safetensors    the weights
       vocab-<name>.json    one file per vocabulary (``seqlab.data.Vocab``)
+      <name>.json          any other JSON a model needs (e.g. a trained tokenizer), listed in "files"
 
 ``save_folder`` writes everything into a temporary sibling folder and renames it into place, so a failed
 or interrupted save never leaves a half-written model and never damages the model that was there.
@@ -20,16 +21,25 @@ import secrets
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from torch import Tensor
 
 from seqlab.data import Vocab
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "load_folder", "save_folder"]
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "ModelFolder", "load_folder", "save_folder"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+
+
+class ModelFolder(NamedTuple):
+    """What ``load_folder`` read."""
+
+    config: dict[str, Any]
+    weights: dict[str, Tensor]
+    vocabs: dict[str, Vocab]
+    files: dict[str, Any]  # the extra JSON files, by name
 
 
 def save_folder(
@@ -38,6 +48,7 @@ def save_folder(
     config: Mapping[str, Any],
     state_dict: Mapping[str, Tensor],
     vocabs: Mapping[str, Vocab],
+    files: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write a model folder at ``path`` (replacing one that is there only once the new one is complete)."""
     from safetensors.torch import save_file
@@ -53,7 +64,15 @@ def save_folder(
         save_file(weights, str(tmp / WEIGHTS_FILE), metadata={"seqlab_kind": kind})
         for name, vocab in vocabs.items():
             vocab.save(tmp / f"vocab-{name}.json")
+        files = dict(files or {})
+        for name, content in files.items():
+            if name in ("config", "model") or name.startswith("vocab-"):
+                raise ValueError(f"save_folder: the extra file name {name!r} is reserved")
+            text = json.dumps(content, ensure_ascii=False) + "\n"
+            (tmp / f"{name}.json").write_text(text, encoding="utf-8")
         header = {"seqlab": __version__, "kind": kind, "config": dict(config), "vocabs": sorted(vocabs)}
+        if files:
+            header["files"] = sorted(files)
         (tmp / CONFIG_FILE).write_text(
             json.dumps(header, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
         )
@@ -70,10 +89,8 @@ def save_folder(
     return path
 
 
-def load_folder(
-    path: str | os.PathLike[str], kind: str
-) -> tuple[dict[str, Any], dict[str, Tensor], dict[str, Vocab]]:
-    """Read a model folder written by ``save_folder`` for a model of ``kind``: (config, weights, vocabs)."""
+def load_folder(path: str | os.PathLike[str], kind: str) -> ModelFolder:
+    """Read a model folder written by ``save_folder`` for a model of ``kind``."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -111,4 +128,13 @@ def load_folder(
         if not vocab_path.is_file():
             raise ValueError(f"{vocab_path}: missing; the model folder is incomplete")
         vocabs[name] = Vocab.load(vocab_path)
-    return header["config"], weights, vocabs
+    files = {}
+    for name in header.get("files", []):
+        file_path = path / f"{name}.json"
+        try:
+            files[name] = json.loads(file_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ValueError(f"{file_path}: missing; the model folder is incomplete") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ValueError(f"{file_path}: not valid JSON ({err}); the file is damaged") from None
+    return ModelFolder(header["config"], weights, vocabs, files)

@@ -11,6 +11,9 @@ The architecture of Lample et al. (2016) and Ma & Hovy (2016), the chapter's "Bi
 
 - Character features carry casing, affixes and unknown words; for Chinese one token is one character
   (``Sentence`` from ``seqlab.data.read_bmes``), so ``char_encoder="none"`` is the usual choice there.
+- ``bigrams=True`` adds, for token t, embeddings of the bigrams (w_{t−1} w_t) and (w_t w_{t+1}): the
+  strongest single feature for Chinese word segmentation (Pei et al. 2014; Chen et al. 2015), where a
+  character alone says little about whether a word ends after it.
 - The CRF's forbidden moves come from the tag scheme (``IOB1``, ``IOB2``, ``BIOES``, ``BMES``): decoding can
   never produce an invalid sequence. ``scheme="none"`` (e.g. POS tags) allows every move.
 - Metrics: entity-span F1 (conlleval) for the entity schemes, word-segmentation F1 (SIGHAN) for BMES,
@@ -23,11 +26,12 @@ model folder (``save`` / ``Tagger.load``).
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +44,7 @@ from seqlab.recurrent import RECURRENCES, Recurrent
 
 from .model_files import load_folder, save_folder
 
-__all__ = ["Tagger", "TaggerConfig", "TaggingBatch", "load_vectors"]
+__all__ = ["Encoded", "Tagger", "TaggerConfig", "TaggingBatch", "bigrams_of", "load_vectors"]
 
 KIND = "tagger"
 HEADS = ("crf", "softmax")
@@ -65,6 +69,9 @@ class TaggerConfig:
     bidirectional: bool = True
     dropout: float = 0.5
     word_dropout: float = 0.0  # replace a word by <unk> with this probability in training (Lample et al.)
+    bigrams: bool = False  # add embeddings of the bigrams (w_{t-1} w_t) and (w_t w_{t+1}) to token t
+    bigram_dim: int = 50
+    min_bigram_freq: int = 2  # rarer training bigrams map to <unk>
     lowercase_words: bool = True  # the char features keep the case
     normalize_digits: bool = True
     min_word_freq: int = 1
@@ -84,6 +91,8 @@ class TaggerConfig:
         for name in (
             "word_dim",
             "char_dim",
+            "bigram_dim",
+            "min_bigram_freq",
             "char_hidden",
             "char_kernel",
             "hidden_size",
@@ -99,6 +108,15 @@ class TaggerConfig:
                 raise ValueError(f"TaggerConfig: expected {name} in [0, 1), got {value!r}")
 
 
+class Encoded(NamedTuple):
+    """One sentence as ids, before padding."""
+
+    words: list[int]
+    chars: list[list[int]]  # per word
+    tags: list[int] | None  # None for prediction
+    bigrams: list[int] | None  # the n + 1 ids of ``bigrams_of(tokens)``; None when the tagger uses none
+
+
 @dataclass
 class TaggingBatch:
     """Padded tensors for B sentences of up to T tokens of up to C characters."""
@@ -107,21 +125,52 @@ class TaggingBatch:
     chars: Tensor  # (B, T, C) char ids, 0 = pad
     lengths: Tensor  # (B,)
     tags: Tensor | None = None  # (B, T) tag ids (0 where padded), or None for prediction
+    bigrams: Tensor | None = None  # (B, T, 2) bigram ids (0 where padded), when the tagger uses bigrams
+
+    def to(self, device: torch.device | str) -> TaggingBatch:
+        return TaggingBatch(
+            *(None if t is None else t.to(device) for t in (self.words, self.chars, self.lengths, self.tags)),
+            bigrams=None if self.bigrams is None else self.bigrams.to(device),
+        )
+
+
+BOS, EOS = "<s>", "</s>"  # the sentence boundaries inside the first and last bigram
+
+
+def bigrams_of(tokens: Sequence[str]) -> list[str]:
+    """The n + 1 bigrams of n tokens, ``<s>``/``</s>`` at the ends: token t sits between bigrams t and t + 1.
+
+    >>> bigrams_of(["自", "然"])
+    ['<s> 自', '自 然', '然 </s>']
+    """
+    padded = [BOS, *tokens, EOS]
+    return [f"{a} {b}" for a, b in itertools.pairwise(padded)]
 
 
 class Tagger(nn.Module):
     """Word (+ character) embeddings → recurrence → CRF or softmax over tags."""
 
-    def __init__(self, config: TaggerConfig, words: Vocab, chars: Vocab, tags: Vocab) -> None:
+    def __init__(
+        self, config: TaggerConfig, words: Vocab, chars: Vocab, tags: Vocab, bigrams: Vocab | None = None
+    ) -> None:
         super().__init__()
-        self.config, self.words, self.chars, self.tags = config, words, chars, tags
+        self.config, self.words, self.chars, self.tags, self.bigrams = config, words, chars, tags, bigrams
         if tags.pad is not None or tags.unk is not None:
             raise ValueError(
                 "Tagger: the tag vocabulary must have no pad/unk entries (Vocab(..., pad=None, unk=None))"
             )
+        if config.bigrams != (bigrams is not None):
+            raise ValueError(
+                f"Tagger: config.bigrams is {config.bigrams} but a bigram vocabulary was "
+                f"{'not ' if bigrams is None else ''}given; pass one exactly when bigrams=True"
+            )
         K = len(tags)
         c = config
         self.word_embedding = nn.Embedding(len(words), c.word_dim, padding_idx=words.pad_id)
+        bigram_features = 0
+        if bigrams is not None:
+            self.bigram_embedding = nn.Embedding(len(bigrams), c.bigram_dim, padding_idx=bigrams.pad_id)
+            bigram_features = 2 * c.bigram_dim
         char_features = 0
         if c.char_encoder != "none":
             self.char_embedding = nn.Embedding(len(chars), c.char_dim, padding_idx=chars.pad_id)
@@ -136,7 +185,7 @@ class Tagger(nn.Module):
         self.dropout = nn.Dropout(c.dropout)
         self.encoder = Recurrent(
             c.recurrence,
-            c.word_dim + char_features,
+            c.word_dim + char_features + bigram_features,
             c.hidden_size,
             num_layers=c.num_layers,
             bidirectional=c.bidirectional,
@@ -165,18 +214,35 @@ class Tagger(nn.Module):
         )
         chars = Vocab.build(list(tok) for s in sentences for tok in s.tokens)
         labels = sorted({t for s in sentences for t in s.tags}, key=_tag_order)
-        return cls(config, words, chars, Vocab(labels, pad=None, unk=None))
+        bigrams = None
+        if config.bigrams:
+            bigrams = Vocab.build(
+                (bigrams_of(s.tokens) for s in sentences),
+                min_freq=config.min_bigram_freq,
+                lowercase=config.lowercase_words,
+                normalize_digits=config.normalize_digits,
+            )
+        return cls(config, words, chars, Vocab(labels, pad=None, unk=None), bigrams)
 
     # ------------------------------------------------------------------ the network
-    def forward(self, words: Tensor, chars: Tensor, lengths: Tensor) -> Tensor:
-        """Emission scores (B, T, K) for padded word ids (B, T) and char ids (B, T, C)."""
+    def forward(self, words: Tensor, chars: Tensor, lengths: Tensor, bigrams: Tensor | None = None) -> Tensor:
+        """Emission scores (B, T, K) from padded ids: words (B, T), chars (B, T, C), bigrams (B, T, 2)."""
         p = self.config.word_dropout
         if self.training and p > 0 and self.words.unk_id is not None:  # teach the <unk> embedding
             drop = (torch.rand(words.shape, device=words.device) < p) & (words != self.words.pad_id)
             words = words.masked_fill(drop, self.words.unk_id)
-        x = self.word_embedding(words)  # (B, T, word_dim)
+        features = [self.word_embedding(words)]  # (B, T, word_dim)
         if self.config.char_encoder != "none":
-            x = torch.cat([x, self._char_features(chars)], dim=-1)
+            features.append(self._char_features(chars))  # (B, T, char features)
+        if self.bigrams is not None:
+            if bigrams is None or bigrams.shape != (*words.shape, 2):
+                got = None if bigrams is None else tuple(bigrams.shape)
+                raise ValueError(
+                    f"Tagger: this tagger uses bigrams; expected bigram ids of shape {(*words.shape, 2)}, "
+                    f"got {got} (build batches with Tagger.encode and Tagger.collate)"
+                )
+            features.append(self.bigram_embedding(bigrams).flatten(2))  # (B, T, 2·bigram_dim)
+        x = torch.cat(features, dim=-1) if len(features) > 1 else features[0]
         h, _ = self.encoder(self.dropout(x), lengths=lengths)  # (B, T, dirs·H)
         return self.emissions(self.dropout(h))  # (B, T, K)
 
@@ -199,7 +265,7 @@ class Tagger(nn.Module):
 
     # ------------------------------------------------------------------ the task protocol
     def training_loss(self, batch: TaggingBatch) -> Tensor:
-        emissions = self(batch.words, batch.chars, batch.lengths)
+        emissions = self(batch.words, batch.chars, batch.lengths, batch.bigrams)
         mask = _mask(batch.lengths, emissions.shape[1])
         if self.crf is not None:
             return self.crf(emissions, batch.tags, mask, reduction="mean")
@@ -208,7 +274,7 @@ class Tagger(nn.Module):
     @torch.no_grad()
     def decode(self, batch: TaggingBatch) -> Tensor:
         """Best tag ids (B, T); −1 on padded steps."""
-        emissions = self(batch.words, batch.chars, batch.lengths)
+        emissions = self(batch.words, batch.chars, batch.lengths, batch.bigrams)
         mask = _mask(batch.lengths, emissions.shape[1])
         if self.crf is not None:
             return self.crf.viterbi(emissions, mask)[0]
@@ -248,10 +314,8 @@ class Tagger(nn.Module):
         }
 
     # ------------------------------------------------------------------ data in and out
-    def encode(
-        self, sentences: Sequence[Sentence | Sequence[str]]
-    ) -> list[tuple[list[int], list[list[int]], list[int] | None]]:
-        """Sentences → (word ids, char ids per word, tag ids or None)."""
+    def encode(self, sentences: Sequence[Sentence | Sequence[str]]) -> list[Encoded]:
+        """Sentences → ids (words, chars per word, tags or None, bigrams or None)."""
         out = []
         for s in sentences:
             tokens = s.tokens if isinstance(s, Sentence) else tuple(s)
@@ -260,28 +324,32 @@ class Tagger(nn.Module):
             word_ids = self.words.encode(tokens, where=where)
             char_ids = [self.chars.encode(list(tok)) for tok in tokens]
             tag_ids = None if tags is None else self.tags.encode(tags, where=where)
-            out.append((word_ids, char_ids, tag_ids))
+            bigram_ids = None if self.bigrams is None else self.bigrams.encode(bigrams_of(tokens))
+            out.append(Encoded(word_ids, char_ids, tag_ids, bigram_ids))
         return out
 
-    def collate(
-        self, examples: Sequence[tuple[list[int], list[list[int]], list[int] | None]]
-    ) -> TaggingBatch:
+    def collate(self, examples: Sequence[Encoded]) -> TaggingBatch:
         """Pad encoded examples into a ``TaggingBatch``."""
         B = len(examples)
-        T = max(1, max((len(w) for w, _, _ in examples), default=1))
-        C = max(1, max((len(c) for _, cs, _ in examples for c in cs), default=1))
+        T = max(1, max((len(e.words) for e in examples), default=1))
+        C = max(1, max((len(c) for e in examples for c in e.chars), default=1))
         words = torch.zeros(B, T, dtype=torch.long)
         chars = torch.zeros(B, T, C, dtype=torch.long)
         tags = torch.zeros(B, T, dtype=torch.long)
-        lengths = torch.tensor([len(w) for w, _, _ in examples], dtype=torch.long)
-        labelled = all(t is not None for _, _, t in examples)
-        for b, (w, cs, t) in enumerate(examples):
-            words[b, : len(w)] = torch.tensor(w, dtype=torch.long)
-            for i, c in enumerate(cs):
+        lengths = torch.tensor([len(e.words) for e in examples], dtype=torch.long)
+        labelled = all(e.tags is not None for e in examples)
+        bigrams = torch.zeros(B, T, 2, dtype=torch.long) if self.bigrams is not None else None
+        for b, e in enumerate(examples):
+            n = len(e.words)
+            words[b, :n] = torch.tensor(e.words, dtype=torch.long)
+            for i, c in enumerate(e.chars):
                 chars[b, i, : len(c)] = torch.tensor(c, dtype=torch.long)
             if labelled:
-                tags[b, : len(t)] = torch.tensor(t, dtype=torch.long)
-        return TaggingBatch(words, chars, lengths, tags if labelled else None)
+                tags[b, :n] = torch.tensor(e.tags, dtype=torch.long)
+            if bigrams is not None and n:
+                ids = torch.tensor(e.bigrams, dtype=torch.long)  # (n + 1,)
+                bigrams[b, :n] = torch.stack([ids[:-1], ids[1:]], dim=-1)  # (n, 2): left, right
+        return TaggingBatch(words, chars, lengths, tags if labelled else None, bigrams)
 
     @torch.no_grad()
     def predict(self, sentences: Sequence[Sentence | Sequence[str]], batch_size: int = 64) -> list[list[str]]:
@@ -295,9 +363,7 @@ class Tagger(nn.Module):
         for start in range(0, len(todo), batch_size):
             idx = todo[start : start + batch_size]
             batch = self.collate(self.encode([_unlabelled(sentences[i]) for i in idx]))
-            pred = self.decode(
-                TaggingBatch(batch.words.to(device), batch.chars.to(device), batch.lengths.to(device))
-            ).cpu()
+            pred = self.decode(batch.to(device)).cpu()
             for row, i in enumerate(idx):
                 results[i] = self.tags.decode(pred[row, : int(batch.lengths[row])].tolist())
         self.train(was_training)
@@ -305,27 +371,25 @@ class Tagger(nn.Module):
 
     # ------------------------------------------------------------------ model files
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write the model folder: config.json, model.safetensors, vocab-{words,chars,tags}.json."""
-        return save_folder(
-            path,
-            KIND,
-            asdict(self.config),
-            self.state_dict(),
-            {"words": self.words, "chars": self.chars, "tags": self.tags},
-        )
+        """Write the model folder: config.json, model.safetensors, vocab-{words,chars,tags[,bigrams]}.json."""
+        vocabs = {"words": self.words, "chars": self.chars, "tags": self.tags}
+        if self.bigrams is not None:
+            vocabs["bigrams"] = self.bigrams
+        return save_folder(path, KIND, asdict(self.config), self.state_dict(), vocabs)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Tagger:
         """A tagger from a folder written by ``save``; it predicts exactly what the saved one did."""
-        config, weights, vocabs = load_folder(path, KIND)
+        config, weights, vocabs, _ = load_folder(path, KIND)
         try:
             cfg = TaggerConfig(**config)
         except TypeError as err:
             raise ValueError(f"{path}: config.json does not describe a tagger ({err})") from None
-        missing_vocabs = sorted({"words", "chars", "tags"} - set(vocabs))
+        needed = {"words", "chars", "tags"} | ({"bigrams"} if cfg.bigrams else set())
+        missing_vocabs = sorted(needed - set(vocabs))
         if missing_vocabs:
             raise ValueError(f"{path}: the model folder lacks the vocabularies {missing_vocabs}")
-        model = cls(cfg, vocabs["words"], vocabs["chars"], vocabs["tags"])
+        model = cls(cfg, vocabs["words"], vocabs["chars"], vocabs["tags"], vocabs.get("bigrams"))
         result = model.load_state_dict(weights, strict=False)
         if result.missing_keys or result.unexpected_keys:
             raise ValueError(

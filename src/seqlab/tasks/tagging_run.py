@@ -119,6 +119,7 @@ def train_tagger(
     from torch.utils.data import DataLoader
 
     train, dev = training_data(data)
+    torch.manual_seed(train_config.seed)  # the initial weights are part of a reproducible run
     model = Tagger.from_data(train, config)
     dev = _known_tags(dev, model)
     if train_config.monitor == "loss":  # the tagger reports task metrics, not a dev loss
@@ -129,13 +130,13 @@ def train_tagger(
         train_set,
         collate_fn=model.collate,
         batch_sampler=BucketBatchSampler(
-            [len(w) for w, _, _ in train_set], data.batch_size, shuffle=True, seed=train_config.seed
+            [len(e.words) for e in train_set], data.batch_size, shuffle=True, seed=train_config.seed
         ),
     )
     dev_loader = DataLoader(
         dev_set,
         collate_fn=model.collate,
-        batch_sampler=BucketBatchSampler([len(w) for w, _, _ in dev_set], data.batch_size, shuffle=False),
+        batch_sampler=BucketBatchSampler([len(e.words) for e in dev_set], data.batch_size, shuffle=False),
     )
     log.info(
         "training on %d sentences, validating on %d; %d words, %d chars, %d tags",
@@ -145,7 +146,6 @@ def train_tagger(
         len(model.chars),
         len(model.tags),
     )
-    torch.manual_seed(train_config.seed)
     result = fit(model, train_loader, dev_loader, train_config, resume=resume)
     model.save(Path(train_config.out_dir) / "model")
     return model, result

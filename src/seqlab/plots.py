@@ -1,0 +1,97 @@
+"""Pictures: attention heatmaps and score-against-length curves, written as PNG files with matplotlib.
+
+matplotlib is an optional dependency (``pip install 'seqlab[plot]'``); it is imported only when a picture
+is drawn, with the non-interactive Agg backend, so this works on servers without a display.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["attention_heatmap", "curves"]
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError:
+        raise ValueError("drawing pictures needs matplotlib: pip install 'seqlab[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig: Any, path: str | os.PathLike[str]) -> Path:
+    """Write to a temporary name, then rename: a failed draw never leaves half a PNG."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        fig.savefig(tmp, format="png", dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+    return path
+
+
+def attention_heatmap(translation: Any, path: str | os.PathLike[str], *, title: str | None = None) -> Path:
+    """Draw α (target tokens × source tokens) of one output (a ``seqlab.tasks.seq2seq.Translation``).
+
+    Row j shows where the decoder looked while writing target token j (the last row is the end token
+    when the output has one). Returns the PNG's path.
+    """
+    if translation.attention is None:
+        raise ValueError(
+            "attention_heatmap: this output has no attention weights (a model with attention none)"
+        )
+    plt = _pyplot()
+    weights = translation.attention.detach().float().cpu().numpy()  # (L, S)
+    L, S = weights.shape
+    rows = [*translation.tokens, "</s>"][:L]
+    fig, ax = plt.subplots(figsize=(max(3.0, 0.35 * S + 1.5), max(2.5, 0.3 * L + 1.2)))
+    image = ax.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
+    ax.set_xticks(range(S), [_shown(t) for t in translation.source_tokens], rotation=90, fontsize=8)
+    ax.set_yticks(range(L), [_shown(t) for t in rows], fontsize=8)
+    ax.set_xlabel("source")
+    ax.set_ylabel("output")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="α")
+    return _save(fig, path)
+
+
+def curves(
+    x: Sequence[float],
+    series: Mapping[str, Sequence[float]],
+    path: str | os.PathLike[str],
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    log_y: bool = False,
+) -> Path:
+    """One line per named series against ``x`` (e.g. accuracy against source length per model)."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for name, ys in series.items():
+        ax.plot(list(x)[: len(ys)], list(ys), marker="o", markersize=3, label=name)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log_y:
+        ax.set_yscale("log")
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def _shown(token: str) -> str:
+    return "␣" if token == " " else token
