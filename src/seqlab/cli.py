@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from seqlab import __version__
@@ -59,18 +61,26 @@ def _tag_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _input_lines(file: str) -> Iterator[Iterator[str]]:
+    """UTF-8 lines of a file, or of standard input for ``-``; bad bytes are reported as ``name:line``."""
+    from seqlab.data._io import decoded_lines
+
+    if file == "-":
+        yield decoded_lines(sys.stdin.buffer, "<stdin>")
+        return
+    with open(file, "rb") as f:
+        yield decoded_lines(f, file)
+
+
 def _tag_predict(args: argparse.Namespace) -> int:
     from seqlab.tasks.tagging import Tagger
     from seqlab.tasks.tagging_run import predict_lines
 
     model = Tagger.load(args.model)
-    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
-    try:
-        for text in predict_lines(model, source, args.output):
+    with _input_lines(args.file) as lines:
+        for text in predict_lines(model, lines, args.output):
             sys.stdout.write(text)
-    finally:
-        if source is not sys.stdin:
-            source.close()
     return 0
 
 
@@ -155,11 +165,10 @@ def _translate_predict(args: argparse.Namespace) -> int:
     from seqlab.tasks.seq2seq_run import predict_lines
 
     model = Seq2Seq.load(args.model)
-    source = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")  # noqa: SIM115
-    try:
+    with _input_lines(args.file) as lines:
         for text in predict_lines(
             model,
-            source,
+            lines,
             beam_size=args.beam_size,
             nbest=args.nbest,
             length_penalty=args.length_penalty,
@@ -168,9 +177,6 @@ def _translate_predict(args: argparse.Namespace) -> int:
         ):
             sys.stdout.write(text)
             sys.stdout.flush()
-    finally:
-        if source is not sys.stdin:
-            source.close()
     return 0
 
 

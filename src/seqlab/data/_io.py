@@ -6,9 +6,10 @@ import contextlib
 import os
 import re
 import secrets
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "read_lines", "split_fields"]
+__all__ = ["atomic_write_text", "decoded_lines", "read_lines", "split_fields"]
 
 _FIELD_SEP = re.compile(r"[ \t]+")
 
@@ -51,6 +52,25 @@ def read_lines(path: str | os.PathLike[str], encoding: str = "utf-8") -> list[st
     if lines[-1] == "":
         lines.pop()
     return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def decoded_lines(raw_lines: Iterable[bytes], name: str, encoding: str = "utf-8") -> Iterator[str]:
+    """Decode a stream of byte lines (a file opened ``"rb"``, ``sys.stdin.buffer``) one line at a time.
+
+    Yields lines without their ending, as they arrive (so a pipe is processed while it is written). A line
+    that does not decode raises a ValueError naming ``name:line`` and the byte column.
+    """
+    for lineno, raw in enumerate(raw_lines, start=1):
+        try:
+            line = raw.decode(encoding)
+        except UnicodeDecodeError as e:
+            raise ValueError(
+                f"{name}:{lineno}: cannot decode byte(s) {raw[e.start : e.end].hex(' ')} at byte column "
+                f"{e.start + 1} as {encoding} ({e.reason}); convert the input to {encoding} first"
+            ) from e
+        if lineno == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        yield line.rstrip("\r\n")
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> None:
