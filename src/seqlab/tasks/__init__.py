@@ -1,5 +1,14 @@
 """Task models, one file per task, each a plain ``nn.Module`` that saves to and loads from a model folder."""
 
+from .seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig, Translation
 from .tagging import Tagger, TaggerConfig, TaggingBatch
 
-__all__ = ["Tagger", "TaggerConfig", "TaggingBatch"]
+__all__ = [
+    "Seq2Seq",
+    "Seq2SeqBatch",
+    "Seq2SeqConfig",
+    "Tagger",
+    "TaggerConfig",
+    "TaggingBatch",
+    "Translation",
+]

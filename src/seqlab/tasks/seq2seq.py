@@ -44,7 +44,14 @@ from torch import Tensor, nn
 
 from seqlab.data import Pair, Tokenizer, Vocab, build_tokenizer, tokenizer_from_dict
 from seqlab.metrics import exact_match, phoneme_error_rate
-from seqlab.nn import Attention, AttentionMemory, beam_search, greedy_decode
+from seqlab.nn import (
+    Attention,
+    AttentionMemory,
+    BeamSearchResult,
+    GreedyResult,
+    beam_search,
+    greedy_decode,
+)
 from seqlab.recurrent import RECURRENCES, Recurrent
 
 from .model_files import load_folder, save_folder
@@ -391,7 +398,7 @@ class Seq2Seq(nn.Module):
         nbest: int = 1,
         length_penalty: float = 0.0,
         max_length: int | None = None,
-    ):
+    ) -> GreedyResult | BeamSearchResult:
         """Decode padded sources (B, S): greedy for ``beam_size=1, nbest=1``, else beam search.
 
         Returns ``seqlab.nn.decoding``'s ``GreedyResult`` or ``BeamSearchResult`` (tensors; EOS included).
