@@ -41,6 +41,8 @@ def fit(model: Seq2Seq, pairs, steps: int = 120, lr: float = 0.03) -> float:
         ("general", {}),
         ("concat", {"input_feeding": False}),
         ("dot", {"bidirectional": False}),
+        ("bahdanau", {"recurrence": "gru", "num_layers": 2}),  # any recurrence, stacked
+        ("general", {"recurrence": "rnn", "bidirectional": False}),
     ],
 )
 def test_learns_to_reverse_words_with_every_attention(attention, extra):
