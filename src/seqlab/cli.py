@@ -235,6 +235,159 @@ def _add_translate_commands(sub) -> None:
     predict.set_defaults(func=_translate_predict)
 
 
+def _classify_train(args: argparse.Namespace) -> int:
+    from seqlab.options import build_config, read_yaml
+    from seqlab.tasks.classification import ClassifierConfig
+    from seqlab.tasks.classification_run import ClassificationData, corpus_defaults, train_classifier
+    from seqlab.training import TrainConfig
+
+    sections = read_yaml(args.config, ("data", "model", "train"))
+    where = str(args.config or "command line")
+    data = build_config(ClassificationData, args, sections["data"], where)
+    model_config = build_config(ClassifierConfig, args, {**corpus_defaults(data), **sections["model"]}, where)
+    train_config = build_config(TrainConfig, args, sections["train"], where)
+    _, result = train_classifier(data, model_config, train_config, resume=args.resume)
+    out = {
+        "model": str(train_config.out_dir / "model"),
+        "best": result.best_score,
+        "monitor": "accuracy" if train_config.monitor == "loss" else train_config.monitor,
+        "epochs": result.epochs_run,
+    }
+    print(json.dumps(out))
+    return 0
+
+
+def _classify_data(args: argparse.Namespace, file: str, fmt: str):
+    from seqlab.tasks.classification_run import ClassificationData
+
+    return ClassificationData(
+        train=file,
+        dev=file,
+        format=fmt,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        label_delimiter=args.label_delimiter,
+    )
+
+
+def _classify_evaluate(args: argparse.Namespace) -> int:
+    from seqlab.tasks.classification import Classifier
+    from seqlab.tasks.classification_run import (
+        ClassificationData,
+        corpus_examples,
+        evaluate_classifier,
+        load_examples,
+    )
+
+    model = Classifier.load(args.model)
+    if (args.file is None) == (args.corpus is None):
+        raise ValueError("classify evaluate: give a labelled FILE, or --corpus NAME (with --split)")
+    if args.corpus is not None:
+        data = ClassificationData(
+            corpus=args.corpus, split_seed=args.split_seed, dev_fraction=args.dev_fraction
+        )
+        examples = corpus_examples(data, args.split)
+    else:
+        examples = load_examples(args.file, _classify_data(args, str(args.file), args.format), model.config)
+    scores = evaluate_classifier(model, examples, confusion=args.confusion, batch_size=args.batch_size)
+    print(json.dumps(scores, ensure_ascii=False))
+    return 0
+
+
+def _classify_predict(args: argparse.Namespace) -> int:
+    from seqlab.tasks.classification import Classifier
+    from seqlab.tasks.classification_run import load_examples, predict_examples, predict_lines
+
+    model = Classifier.load(args.model)
+    fmt = args.format
+    if fmt == "auto":
+        suffix = Path(args.file).suffix.lower() if args.file != "-" else ""
+        fmt = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".ts": "ts"}.get(
+            suffix, "lines"
+        )
+    if fmt == "lines":
+        with _input_lines(args.file) as lines:
+            name = "<stdin>" if args.file == "-" else args.file
+            for text in predict_lines(
+                model, lines, name=name, explain=args.explain, batch_size=args.batch_size
+            ):
+                sys.stdout.write(text)
+        return 0
+    if args.file == "-":
+        raise ValueError(f"classify predict: --format {fmt} reads a file; standard input is read as lines")
+    data = _classify_data(args, args.file, fmt)
+    examples = load_examples(args.file, data, model.config, labelled=False)
+    for text in predict_examples(model, examples, explain=args.explain, batch_size=args.batch_size):
+        sys.stdout.write(text)
+    return 0
+
+
+def _add_classify_file_options(parser: argparse.ArgumentParser, formats: tuple[str, ...]) -> None:
+    parser.add_argument(
+        "--format", choices=formats, default="auto", help="file format (default: auto, by the suffix)"
+    )
+    parser.add_argument("--text-column", default="text", help="CSV/TSV column or JSONL key of the text")
+    parser.add_argument("--label-column", default="label", help="CSV/TSV column or JSONL key of the label")
+    parser.add_argument(
+        "--label-delimiter", default=",", help="multi-label models: separates the labels (default: ,)"
+    )
+    parser.add_argument("--batch-size", type=int, default=64, help="examples per forward pass (default: 64)")
+
+
+def _add_classify_commands(sub) -> None:
+    from seqlab.options import add_options
+    from seqlab.tasks.classification import ClassifierConfig
+    from seqlab.tasks.classification_run import FORMATS, ClassificationData
+    from seqlab.training import TrainConfig
+
+    classify = sub.add_parser(
+        "classify", help="sequence classification: sentiment of English and Chinese reviews, time series"
+    )
+    classify_sub = classify.add_subparsers(dest="classify_command", required=True, metavar="COMMAND")
+    train = classify_sub.add_parser(
+        "train", help="train an LSTM classifier (pooling last|mean|max|attention); options also in --config"
+    )
+    train.add_argument(
+        "--config", type=Path, help="YAML file with sections data:, model:, train: (same names)"
+    )
+    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.ckpt")
+    add_options(train, ClassificationData, "data")
+    add_options(train, ClassifierConfig, "model")
+    add_options(train, TrainConfig, "training")
+    train.set_defaults(func=_classify_train)
+
+    evaluate = classify_sub.add_parser(
+        "evaluate", help="score a model folder: accuracy, macro-F1, per-class report, confusion matrix"
+    )
+    evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("file", type=Path, nargs="?", help="a labelled file (or use --corpus)")
+    evaluate.add_argument(
+        "--corpus", help="a bundled corpus instead: chinese_reviews, rotten_tomatoes or uea:<Name>"
+    )
+    evaluate.add_argument("--split", choices=("train", "valid", "test"), default="test")
+    evaluate.add_argument("--split-seed", type=int, default=0)
+    evaluate.add_argument(
+        "--dev-fraction",
+        type=float,
+        default=0.1,
+        help="uea: the TRAIN share held out as valid (default: 0.1)",
+    )
+    evaluate.add_argument("--confusion", type=Path, help="also draw the confusion matrix into this PNG")
+    _add_classify_file_options(evaluate, FORMATS)
+    evaluate.set_defaults(func=_classify_evaluate)
+
+    predict = classify_sub.add_parser(
+        "predict", help="classify texts, one per line (a file, or - for standard input), or a data file"
+    )
+    predict.add_argument("model", type=Path)
+    predict.add_argument("file", nargs="?", default="-")
+    predict.add_argument(
+        "--explain", type=Path, help="also write an HTML page highlighting each text's attention weights"
+    )
+    _add_classify_file_options(predict, ("auto", "lines", *FORMATS[1:]))
+    predict.set_defaults(func=_classify_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Sequence models you can read and run.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
@@ -247,6 +400,7 @@ def build_parser() -> argparse.ArgumentParser:
     ).set_defaults(func=_demo)
     _add_tag_commands(sub)
     _add_translate_commands(sub)
+    _add_classify_commands(sub)
     return parser
 
 

