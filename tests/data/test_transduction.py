@@ -115,6 +115,19 @@ def test_numbers_to_words_sizes_disjoint_and_deterministic():
     assert 0.3 < short / len(pairs) < 0.7
 
 
+def test_numbers_every_part_has_the_same_mix_of_lengths():
+    # the short numbers run out first while drawing; the parts must not inherit that order
+    # (unshuffled, the test part got every 1-digit number and train none)
+    parts = splits(numbers_to_words, n_examples=4000, languages=("en", "fr"), seed=0)
+    for digits in (1, 2, 6):
+        shares = {
+            name: sum(len(str(number_of(p)[1])) == digits for p in part) / len(part)
+            for name, part in parts.items()
+        }
+        assert shares["train"] > 0, digits
+        assert max(shares.values()) - min(shares.values()) < 0.05, (digits, shares)
+
+
 def test_numbers_to_words_targets_are_what_the_packages_say():
     pairs = [p for split in SPLITS for p in numbers_to_words(split, n_examples=400, seed=3)]
     for pair in pairs:

@@ -250,6 +250,9 @@ def _number_splits(
         pairs.append(
             Pair(f"{tag} {number}", _spell(number, lang), origin=f"numbers_to_words:{lang}:{number}")
         )
+    # The short numbers run out first (there are 10 one-digit numbers per language), so the drawing
+    # order puts them early; shuffle before cutting, or the test part would get all of them.
+    rng.shuffle(pairs)
     return _cut(pairs, GENERATED_FRACTIONS)
 
 
@@ -294,8 +297,10 @@ def numbers_to_words(
 
     ``n_examples`` distinct (language, number) examples are drawn with ``seed`` — a language uniformly,
     then a digit count uniformly from 1 to that of ``max_value``, then a number with that many digits —
-    so short and long numbers are equally common. 80% are train, 10% valid, 10% test, and no
-    (language, number) is in two parts.
+    so long numbers are not swamped by the many more 6-digit ones (short ones are fewer only because they
+    run out: 10 one-digit and 90 two-digit numbers per language). The examples are shuffled, then 80% are
+    train, 10% valid, 10% test — each part with the same mix of lengths — and no (language, number) is
+    in two parts.
 
     Words come from ``num2words`` (``languages`` may be any of its codes), except Chinese: num2words
     0.5.14 has none (``lang="zh"``, ``"zh_CN"`` raise NotImplementedError; its ``"ja"`` writes Japanese
