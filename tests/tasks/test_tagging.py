@@ -243,3 +243,25 @@ def test_bigram_features_batch_layout_learning_and_round_trip(tmp_path):
     (path / "vocab-bigrams.json").unlink()
     with pytest.raises(ValueError, match=r"vocab-bigrams.json: missing"):
         Tagger.load(path)
+
+
+def test_word_embeddings_start_with_unit_variance_vectors():
+    model = Tagger.from_data(NER, TaggerConfig(word_dim=48, char_encoder="none"))
+    weight = model.word_embedding.weight.detach()
+    bound = (3 / 48) ** 0.5
+    assert weight.abs().max() <= bound and weight[model.words.pad_id].abs().max() == 0
+    assert 0.7 < (weight[1:] ** 2).sum(dim=1).mean() < 1.3  # E‖e‖² = d · bound² / 3 = 1
+
+
+def test_char_dropout_acts_on_the_character_embeddings_only_in_training():
+    model = Tagger.from_data(NER, TaggerConfig(**{**SMALL, "char_dropout": 0.5}))
+    seen = []
+    model.char_rnn.register_forward_pre_hook(lambda _, args: seen.append(args[0].clone()))
+    batch = model.collate(model.encode(NER))
+    model.train()
+    model(batch.words, batch.chars, batch.lengths)
+    model.eval()
+    model(batch.words, batch.chars, batch.lengths)
+    real = seen[1] != 0  # evaluation: the embeddings as they are (padding characters embed to 0)
+    dropped = (seen[0][real] == 0).float().mean()  # training: about half of them zeroed
+    assert 0.35 < dropped < 0.65

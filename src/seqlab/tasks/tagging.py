@@ -67,7 +67,8 @@ class TaggerConfig:
     hidden_size: int = 200  # per direction
     num_layers: int = 1
     bidirectional: bool = True
-    dropout: float = 0.5
+    dropout: float = 0.5  # on the [word; char] features and on the recurrence's outputs
+    char_dropout: float = 0.0  # on the character embeddings, inside the char encoder (Ma & Hovy: 0.5)
     word_dropout: float = 0.0  # replace a word by <unk> with this probability in training (Lample et al.)
     bigrams: bool = False  # add embeddings of the bigrams (w_{t-1} w_t) and (w_t w_{t+1}) to token t
     bigram_dim: int = 50
@@ -102,7 +103,7 @@ class TaggerConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"TaggerConfig: expected {name} to be a positive integer, got {value!r}")
-        for name in ("dropout", "word_dropout"):
+        for name in ("dropout", "char_dropout", "word_dropout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
                 raise ValueError(f"TaggerConfig: expected {name} in [0, 1), got {value!r}")
@@ -167,6 +168,7 @@ class Tagger(nn.Module):
         K = len(tags)
         c = config
         self.word_embedding = nn.Embedding(len(words), c.word_dim, padding_idx=words.pad_id)
+        _init_embedding(self.word_embedding)
         bigram_features = 0
         if bigrams is not None:
             self.bigram_embedding = nn.Embedding(len(bigrams), c.bigram_dim, padding_idx=bigrams.pad_id)
@@ -251,7 +253,7 @@ class Tagger(nn.Module):
         flat = chars.reshape(B * T, C)
         n_chars = (flat != self.chars.pad_id).sum(dim=1)  # (B·T,)
         real = n_chars > 0  # padded words have no characters
-        emb = self.dropout(self.char_embedding(flat[real]))  # (N, C, char_dim)
+        emb = F.dropout(self.char_embedding(flat[real]), self.config.char_dropout, self.training)  # (N, C, d)
         if self.config.char_encoder == "lstm":
             _, state = self.char_rnn(emb, lengths=n_chars[real])
             feats = torch.cat([state[0].forward.h, state[0].backward.h], dim=-1)  # (N, 2·char_hidden)
@@ -433,6 +435,19 @@ def load_vectors(path: str | os.PathLike[str], vocab: Vocab, weight: Tensor) -> 
                         ) from None
                     found.add(idx)
     return len(found)
+
+
+def _init_embedding(embedding: nn.Embedding) -> None:
+    """U(±√(3/d)): unit variance per vector rather than per entry (Lample et al. 2016; Ma & Hovy 2016).
+
+    torch's N(0, 1) gives each d-dimensional vector a norm of about √d, which saturates the first
+    LSTM gates and slows early training; padding stays zero.
+    """
+    bound = (3.0 / embedding.embedding_dim) ** 0.5
+    with torch.no_grad():
+        embedding.weight.uniform_(-bound, bound)
+        if embedding.padding_idx is not None:
+            embedding.weight[embedding.padding_idx].zero_()
 
 
 def _mask(lengths: Tensor, T: int) -> Tensor:
