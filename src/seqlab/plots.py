@@ -68,7 +68,7 @@ def attention_heatmap(translation: Any, path: str | os.PathLike[str], *, title: 
 
 
 def curves(
-    x: Sequence[float],
+    x: Sequence[float] | Sequence[str],
     series: Mapping[str, Sequence[float]],
     path: str | os.PathLike[str],
     *,
@@ -77,11 +77,18 @@ def curves(
     title: str | None = None,
     log_y: bool = False,
 ) -> Path:
-    """One line per named series against ``x`` (e.g. accuracy against source length per model)."""
+    """One line per named series against ``x`` (e.g. accuracy against source length per model).
+
+    ``x`` may be numbers, or labels (e.g. length buckets "5-6") placed at equal steps.
+    """
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    labels = [str(v) for v in x] if any(isinstance(v, str) for v in x) else None
+    positions = list(range(len(x))) if labels else list(x)
     for name, ys in series.items():
-        ax.plot(list(x)[: len(ys)], list(ys), marker="o", markersize=3, label=name)
+        ax.plot(positions[: len(ys)], list(ys), marker="o", markersize=3, label=name)
+    if labels:
+        ax.set_xticks(positions, labels)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if log_y:

@@ -26,7 +26,7 @@ from pathlib import Path
 from seqlab.data import Pair, cmudict_g2p
 from seqlab.metrics import exact_match, phoneme_error_rate
 
-__all__ = ["SETTINGS", "BottleneckResult", "LengthRow", "markdown", "run"]
+__all__ = ["SETTINGS", "BottleneckResult", "LengthRow", "markdown", "plot", "run"]
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,6 @@ def run(
     """Train both models, score them by source length; writes bottleneck.png, .csv and .json."""
     import torch
 
-    from seqlab.plots import curves
     from seqlab.tasks.seq2seq import Seq2SeqConfig
     from seqlab.tasks.seq2seq_run import TransductionData, train_seq2seq
     from seqlab.training import TrainConfig
@@ -129,16 +128,24 @@ def run(
                 [r.letters, r.words, *(f"{r.accuracy[m]:.4f}" for m in models)]
                 + [f"{r.token_error_rate[m]:.4f}" for m in models]
             )
-    figure = curves(
-        list(range(len(rows))),
+    figure = plot(rows, out_dir / "bottleneck.png", setting)
+    (out_dir / "bottleneck.json").write_text(json.dumps({"setting": setting, "overall": overall}, indent=2))
+    return BottleneckResult(rows, overall, figure, table)
+
+
+def plot(rows: Sequence[LengthRow], path: str | Path, setting: str) -> Path:
+    """Word accuracy against source length, one line per model."""
+    from seqlab.plots import curves
+
+    models = list(rows[0].accuracy)
+    return curves(
+        [r.letters for r in rows],
         {f"attention {m}": [r.accuracy[m] for r in rows] for m in models},
-        out_dir / "bottleneck.png",
-        xlabel="source length (letters): " + ", ".join(f"{i}={r.letters}" for i, r in enumerate(rows)),
+        path,
+        xlabel="source length (letters)",
         ylabel="word accuracy (exact match)",
         title=f"CMUdict G2P, same budget ({setting}): fixed context vs attention",
     )
-    (out_dir / "bottleneck.json").write_text(json.dumps({"setting": setting, "overall": overall}, indent=2))
-    return BottleneckResult(rows, overall, figure, table)
 
 
 def _scores(hyps: Sequence[str], pairs: Sequence[Pair]) -> dict[str, float]:
