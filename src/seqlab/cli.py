@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from seqlab import __version__
 
@@ -28,27 +29,55 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main([])
 
 
-def _tag_train(args: argparse.Namespace) -> int:
+def _training_configs(args: argparse.Namespace, data_cls: type, model_cls: type, model_defaults) -> tuple:
+    """(data, model, training) configs: defaults < ``model_defaults(data)`` < YAML < command line."""
     from seqlab.options import build_config, read_yaml
-    from seqlab.tasks.tagging import TaggerConfig
-    from seqlab.tasks.tagging_run import DataConfig, default_scheme, train_tagger
     from seqlab.training import TrainConfig
 
     sections = read_yaml(args.config, ("data", "model", "train"))
     where = str(args.config or "command line")
-    data = build_config(DataConfig, args, sections["data"], where)
-    model_section = {"scheme": default_scheme(data), **sections["model"]}
-    model_config = build_config(TaggerConfig, args, model_section, where)
-    train_config = build_config(TrainConfig, args, sections["train"], where)
-    _, result = train_tagger(data, model_config, train_config, resume=args.resume)
+    data = build_config(data_cls, args, sections["data"], where)
+    model = build_config(model_cls, args, {**model_defaults(data), **sections["model"]}, where)
+    return data, model, build_config(TrainConfig, args, sections["train"], where)
+
+
+def _print_training(train_config: Any, result: Any, monitor: str) -> int:
+    """The one-line JSON summary every ``train`` command prints."""
     out = {
         "model": str(train_config.out_dir / "model"),
         "best": result.best_score,
-        "monitor": "accuracy" if model_config.scheme == "none" else "f1",
+        "monitor": monitor,
         "epochs": result.epochs_run,
     }
     print(json.dumps(out))
     return 0
+
+
+def _add_train_command(commands: Any, help_text: str, data_cls: type, model_cls: type, func) -> None:
+    """``<task> train``: --config, --resume and one flag per field of the data, model and training configs."""
+    from seqlab.options import add_options
+    from seqlab.training import TrainConfig
+
+    train = commands.add_parser("train", help=help_text)
+    train.add_argument(
+        "--config", type=Path, help="YAML file with sections data:, model:, train: (same names)"
+    )
+    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.ckpt")
+    add_options(train, data_cls, "data")
+    add_options(train, model_cls, "model")
+    add_options(train, TrainConfig, "training")
+    train.set_defaults(func=func)
+
+
+def _tag_train(args: argparse.Namespace) -> int:
+    from seqlab.tasks.tagging import TaggerConfig
+    from seqlab.tasks.tagging_run import DataConfig, default_scheme, train_tagger
+
+    data, model_config, train_config = _training_configs(
+        args, DataConfig, TaggerConfig, lambda data: {"scheme": default_scheme(data)}
+    )
+    _, result = train_tagger(data, model_config, train_config, resume=args.resume)
+    return _print_training(train_config, result, "accuracy" if model_config.scheme == "none" else "f1")
 
 
 def _tag_evaluate(args: argparse.Namespace) -> int:
@@ -85,24 +114,18 @@ def _tag_predict(args: argparse.Namespace) -> int:
 
 
 def _add_tag_commands(sub) -> None:
-    from seqlab.options import add_options
     from seqlab.tasks.tagging import TaggerConfig
     from seqlab.tasks.tagging_run import FORMATS, DataConfig
-    from seqlab.training import TrainConfig
 
     tag = sub.add_parser("tag", help="sequence labeling: NER, POS tagging, Chinese word segmentation")
     tag_sub = tag.add_subparsers(dest="tag_command", required=True, metavar="COMMAND")
-    train = tag_sub.add_parser(
-        "train", help="train a BiLSTM-CRF tagger; every option can also be set in --config"
+    _add_train_command(
+        tag_sub,
+        "train a BiLSTM-CRF tagger; every option can also be set in --config",
+        DataConfig,
+        TaggerConfig,
+        _tag_train,
     )
-    train.add_argument(
-        "--config", type=Path, help="YAML file with sections data:, model:, train: (same names)"
-    )
-    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.ckpt")
-    add_options(train, DataConfig, "data")
-    add_options(train, TaggerConfig, "model")
-    add_options(train, TrainConfig, "training")
-    train.set_defaults(func=_tag_train)
 
     evaluate = tag_sub.add_parser("evaluate", help="score a model folder on a labelled file")
     evaluate.add_argument("model", type=Path)
@@ -120,25 +143,14 @@ def _add_tag_commands(sub) -> None:
 
 
 def _translate_train(args: argparse.Namespace) -> int:
-    from seqlab.options import build_config, read_yaml
     from seqlab.tasks.seq2seq import Seq2SeqConfig
     from seqlab.tasks.seq2seq_run import TransductionData, corpus_defaults, train_seq2seq
-    from seqlab.training import TrainConfig
 
-    sections = read_yaml(args.config, ("data", "model", "train"))
-    where = str(args.config or "command line")
-    data = build_config(TransductionData, args, sections["data"], where)
-    model_config = build_config(Seq2SeqConfig, args, {**corpus_defaults(data), **sections["model"]}, where)
-    train_config = build_config(TrainConfig, args, sections["train"], where)
+    data, model_config, train_config = _training_configs(
+        args, TransductionData, Seq2SeqConfig, corpus_defaults
+    )
     _, result = train_seq2seq(data, model_config, train_config, resume=args.resume)
-    out = {
-        "model": str(train_config.out_dir / "model"),
-        "best": result.best_score,
-        "monitor": "accuracy",
-        "epochs": result.epochs_run,
-    }
-    print(json.dumps(out))
-    return 0
+    return _print_training(train_config, result, "accuracy")
 
 
 def _translate_evaluate(args: argparse.Namespace) -> int:
@@ -189,26 +201,20 @@ def _add_decoding_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_translate_commands(sub) -> None:
     from seqlab.data import TRANSDUCTION_CORPORA
-    from seqlab.options import add_options
     from seqlab.tasks.seq2seq import Seq2SeqConfig
     from seqlab.tasks.seq2seq_run import FORMATS, TransductionData
-    from seqlab.training import TrainConfig
 
     translate = sub.add_parser(
         "translate", help="sequence to sequence: G2P, numbers and dates, your own parallel text"
     )
     translate_sub = translate.add_subparsers(dest="translate_command", required=True, metavar="COMMAND")
-    train = translate_sub.add_parser(
-        "train", help="train an encoder-decoder with attention; every option can also be set in --config"
+    _add_train_command(
+        translate_sub,
+        "train an encoder-decoder with attention; every option can also be set in --config",
+        TransductionData,
+        Seq2SeqConfig,
+        _translate_train,
     )
-    train.add_argument(
-        "--config", type=Path, help="YAML file with sections data:, model:, train: (same names)"
-    )
-    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.ckpt")
-    add_options(train, TransductionData, "data")
-    add_options(train, Seq2SeqConfig, "model")
-    add_options(train, TrainConfig, "training")
-    train.set_defaults(func=_translate_train)
 
     evaluate = translate_sub.add_parser(
         "evaluate", help="score a model folder: exact match, token error rate, BLEU, chrF (and G2P WER)"
@@ -236,25 +242,15 @@ def _add_translate_commands(sub) -> None:
 
 
 def _classify_train(args: argparse.Namespace) -> int:
-    from seqlab.options import build_config, read_yaml
     from seqlab.tasks.classification import ClassifierConfig
     from seqlab.tasks.classification_run import ClassificationData, corpus_defaults, train_classifier
-    from seqlab.training import TrainConfig
 
-    sections = read_yaml(args.config, ("data", "model", "train"))
-    where = str(args.config or "command line")
-    data = build_config(ClassificationData, args, sections["data"], where)
-    model_config = build_config(ClassifierConfig, args, {**corpus_defaults(data), **sections["model"]}, where)
-    train_config = build_config(TrainConfig, args, sections["train"], where)
+    data, model_config, train_config = _training_configs(
+        args, ClassificationData, ClassifierConfig, corpus_defaults
+    )
     _, result = train_classifier(data, model_config, train_config, resume=args.resume)
-    out = {
-        "model": str(train_config.out_dir / "model"),
-        "best": result.best_score,
-        "monitor": "accuracy" if train_config.monitor == "loss" else train_config.monitor,
-        "epochs": result.epochs_run,
-    }
-    print(json.dumps(out))
-    return 0
+    monitor = "accuracy" if train_config.monitor == "loss" else train_config.monitor
+    return _print_training(train_config, result, monitor)
 
 
 def _classify_data(args: argparse.Namespace, file: str, fmt: str):
@@ -335,26 +331,20 @@ def _add_classify_file_options(parser: argparse.ArgumentParser, formats: tuple[s
 
 
 def _add_classify_commands(sub) -> None:
-    from seqlab.options import add_options
     from seqlab.tasks.classification import ClassifierConfig
     from seqlab.tasks.classification_run import FORMATS, ClassificationData
-    from seqlab.training import TrainConfig
 
     classify = sub.add_parser(
         "classify", help="sequence classification: sentiment of English and Chinese reviews, time series"
     )
     classify_sub = classify.add_subparsers(dest="classify_command", required=True, metavar="COMMAND")
-    train = classify_sub.add_parser(
-        "train", help="train an LSTM classifier (pooling last|mean|max|attention); options also in --config"
+    _add_train_command(
+        classify_sub,
+        "train an LSTM classifier (pooling last|mean|max|attention); options also in --config",
+        ClassificationData,
+        ClassifierConfig,
+        _classify_train,
     )
-    train.add_argument(
-        "--config", type=Path, help="YAML file with sections data:, model:, train: (same names)"
-    )
-    train.add_argument("--resume", action="store_true", help="continue from OUT_DIR/checkpoints/last.ckpt")
-    add_options(train, ClassificationData, "data")
-    add_options(train, ClassifierConfig, "model")
-    add_options(train, TrainConfig, "training")
-    train.set_defaults(func=_classify_train)
 
     evaluate = classify_sub.add_parser(
         "evaluate", help="score a model folder: accuracy, macro-F1, per-class report, confusion matrix"
