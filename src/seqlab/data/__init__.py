@@ -13,7 +13,7 @@
   CSV), ``tokenize``, and the Chinese reviews, Rotten Tomatoes and UEA/UCR corpora.
 """
 
-from seqlab.data.batching import BucketBatchSampler, pad_batch
+from seqlab.data.batching import BucketBatchSampler, bucket_loaders, pad_batch
 from seqlab.data.chinese import (
     BMES_TAGS,
     bmes_to_words,
@@ -101,6 +101,7 @@ __all__ = [
     "WordTokenizer",
     "allowed_transitions",
     "bmes_to_words",
+    "bucket_loaders",
     "build_tokenizer",
     "check_tags",
     "chinese_reviews",

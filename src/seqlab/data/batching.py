@@ -8,15 +8,15 @@ batches, and shuffle the batches.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from itertools import chain
 
 import numpy as np
 import torch
 from torch import Tensor
-from torch.utils.data import Sampler
+from torch.utils.data import DataLoader, Sampler
 
-__all__ = ["BucketBatchSampler", "pad_batch"]
+__all__ = ["BucketBatchSampler", "bucket_loaders", "pad_batch"]
 
 
 def pad_batch(sequences: Sequence[Sequence[int]], pad_id: int = 0) -> tuple[Tensor, Tensor]:
@@ -140,3 +140,28 @@ class BucketBatchSampler(Sampler[list[int]]):
                 extra = (-len(batches)) % r
                 batches = batches + (batches * (extra // max(len(batches), 1) + 1))[:extra]
         yield from batches[self.rank :: r]
+
+
+def bucket_loaders(
+    train: Sequence,
+    dev: Sequence,
+    length: Callable,
+    collate: Callable,
+    batch_size: int,
+    seed: int,
+) -> tuple[DataLoader, DataLoader]:
+    """Training and dev loaders over encoded examples, batched by ``length(example)``.
+
+    The training batches are shuffled with ``seed`` (bucket order and contents); the dev batches are not.
+    """
+    train_loader = DataLoader(
+        train,
+        collate_fn=collate,
+        batch_sampler=BucketBatchSampler([length(e) for e in train], batch_size, shuffle=True, seed=seed),
+    )
+    dev_loader = DataLoader(
+        dev,
+        collate_fn=collate,
+        batch_sampler=BucketBatchSampler([length(e) for e in dev], batch_size, shuffle=False),
+    )
+    return train_loader, dev_loader

@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from seqlab.data import BucketBatchSampler
+from seqlab.data import bucket_loaders
 from seqlab.data._io import atomic_write_text
 from seqlab.data.classification import (
     CLASSIFICATION_CORPORA,
@@ -178,7 +178,6 @@ def train_classifier(
     keeps the checkpoint with the best dev accuracy.
     """
     import torch
-    from torch.utils.data import DataLoader
 
     train, dev = training_examples(data, config)
     torch.manual_seed(train_config.seed)  # the initial weights are part of a reproducible run
@@ -187,17 +186,8 @@ def train_classifier(
     if train_config.monitor == "loss":  # the engine's default; a classifier is judged by its accuracy
         train_config = replace(train_config, monitor="accuracy", mode="max")
     train_set, dev_set = model.encode(train), model.encode(dev)
-    train_loader = DataLoader(
-        train_set,
-        collate_fn=model.collate,
-        batch_sampler=BucketBatchSampler(
-            [len(e.inputs) for e in train_set], data.batch_size, shuffle=True, seed=train_config.seed
-        ),
-    )
-    dev_loader = DataLoader(
-        dev_set,
-        collate_fn=model.collate,
-        batch_sampler=BucketBatchSampler([len(e.inputs) for e in dev_set], data.batch_size, shuffle=False),
+    train_loader, dev_loader = bucket_loaders(
+        train_set, dev_set, lambda e: len(e.inputs), model.collate, data.batch_size, train_config.seed
     )
     log.info(
         "training on %d examples, validating on %d; %d labels%s",

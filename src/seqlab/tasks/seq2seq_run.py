@@ -18,8 +18,8 @@ from seqlab.data import (
     DATE_LOCALES,
     NUMBER_LANGUAGES,
     TRANSDUCTION_CORPORA,
-    BucketBatchSampler,
     Pair,
+    bucket_loaders,
     language_tag,
     read_parallel,
 )
@@ -128,7 +128,6 @@ def train_seq2seq(
     keeps the checkpoint with the best dev exact-match accuracy (greedy decoding).
     """
     import torch
-    from torch.utils.data import DataLoader
 
     train, dev = training_pairs(data)
     train = _expand(train)
@@ -137,17 +136,8 @@ def train_seq2seq(
     if train_config.monitor == "loss":  # the model reports exact match, not a dev loss
         train_config = replace(train_config, monitor="accuracy", mode="max")
     train_set, dev_set = model.encode(train), model.encode(dev)
-    train_loader = DataLoader(
-        train_set,
-        collate_fn=model.collate,
-        batch_sampler=BucketBatchSampler(
-            [len(e.source) for e in train_set], data.batch_size, shuffle=True, seed=train_config.seed
-        ),
-    )
-    dev_loader = DataLoader(
-        dev_set,
-        collate_fn=model.collate,
-        batch_sampler=BucketBatchSampler([len(e.source) for e in dev_set], data.batch_size, shuffle=False),
+    train_loader, dev_loader = bucket_loaders(
+        train_set, dev_set, lambda e: len(e.source), model.collate, data.batch_size, train_config.seed
     )
     log.info(
         "training on %d pairs, validating on %d; %d source and %d target tokens",

@@ -15,9 +15,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from seqlab.data import (
-    BucketBatchSampler,
     Sentence,
     bmes_to_words,
+    bucket_loaders,
     conll2003,
     pku_pos,
     pku_segmentation,
@@ -116,7 +116,6 @@ def train_tagger(
     keeps the checkpoint with the best dev F1 (accuracy for POS tagging).
     """
     import torch
-    from torch.utils.data import DataLoader
 
     train, dev = training_data(data)
     torch.manual_seed(train_config.seed)  # the initial weights are part of a reproducible run
@@ -126,17 +125,8 @@ def train_tagger(
         monitor = "accuracy" if config.scheme == "none" else "f1"
         train_config = replace(train_config, monitor=monitor, mode="max")
     train_set, dev_set = model.encode(train), model.encode(dev)
-    train_loader = DataLoader(
-        train_set,
-        collate_fn=model.collate,
-        batch_sampler=BucketBatchSampler(
-            [len(e.words) for e in train_set], data.batch_size, shuffle=True, seed=train_config.seed
-        ),
-    )
-    dev_loader = DataLoader(
-        dev_set,
-        collate_fn=model.collate,
-        batch_sampler=BucketBatchSampler([len(e.words) for e in dev_set], data.batch_size, shuffle=False),
+    train_loader, dev_loader = bucket_loaders(
+        train_set, dev_set, lambda e: len(e.words), model.collate, data.batch_size, train_config.seed
     )
     log.info(
         "training on %d sentences, validating on %d; %d words, %d chars, %d tags",
