@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["add_options", "build_config", "read_yaml"]
+__all__ = ["add_options", "build_config", "check_choices", "check_positive_ints", "read_yaml"]
 
 
 def add_options(parser: argparse.ArgumentParser, cls: type, title: str) -> None:
@@ -141,3 +141,22 @@ def _metavar(kind: Any) -> str:
 
 def _show(value: Any) -> str:
     return json.dumps(value) if isinstance(value, dict) else str(value)
+
+
+def check_choices(config: Any, choices: Mapping[str, tuple[str, ...]]) -> None:
+    """A config's named fields hold one of their known values, else ValueError listing them."""
+    for name, allowed in choices.items():
+        value = getattr(config, name)
+        if value not in allowed:
+            known = ", ".join(allowed)
+            raise ValueError(f"{type(config).__name__}: unknown {name} {value!r}; known: {known}")
+
+
+def check_positive_ints(config: Any, names: tuple[str, ...]) -> None:
+    """A config's named fields are integers ≥ 1 (booleans refused), else ValueError."""
+    for name in names:
+        value = getattr(config, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"{type(config).__name__}: expected {name} to be a positive integer, got {value!r}"
+            )

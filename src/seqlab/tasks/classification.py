@@ -59,6 +59,7 @@ from torch import Tensor, nn
 from seqlab.data import Vocab
 from seqlab.data.classification import TEXT_TOKENS, Example, tokenize
 from seqlab.metrics.classification import classification_scores, multilabel_scores
+from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
 from .model_files import load_folder, save_folder
@@ -107,28 +108,27 @@ class ClassifierConfig:
     standardize: bool = True  # series inputs: per-feature standardisation with training statistics
 
     def __post_init__(self) -> None:
-        for name, allowed in (
-            ("inputs", INPUTS),
-            ("tokens", TEXT_TOKENS),
-            ("pooling", POOLINGS),
-            ("class_weights", CLASS_WEIGHTS),
-            ("recurrence", tuple(RECURRENCES)),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"ClassifierConfig: unknown {name} {getattr(self, name)!r}; known: {', '.join(allowed)}"
-                )
-        for name in (
-            "min_freq",
-            "max_length",
-            "embedding_dim",
-            "hidden_size",
-            "num_layers",
-            "attention_size",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"ClassifierConfig: expected {name} to be a positive integer, got {value!r}")
+        check_choices(
+            self,
+            {
+                "inputs": INPUTS,
+                "tokens": TEXT_TOKENS,
+                "pooling": POOLINGS,
+                "class_weights": CLASS_WEIGHTS,
+                "recurrence": tuple(RECURRENCES),
+            },
+        )
+        check_positive_ints(
+            self,
+            (
+                "min_freq",
+                "max_length",
+                "embedding_dim",
+                "hidden_size",
+                "num_layers",
+                "attention_size",
+            ),
+        )
         value = self.dropout
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
             raise ValueError(f"ClassifierConfig: expected dropout in [0, 1), got {value!r}")

@@ -52,6 +52,7 @@ from seqlab.nn import (
     beam_search,
     greedy_decode,
 )
+from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
 from .model_files import load_folder, save_folder
@@ -104,30 +105,29 @@ class Seq2SeqConfig:
     max_target_length: int = 250  # the most tokens a decoder writes, EOS included
 
     def __post_init__(self) -> None:
-        for name, allowed in (
-            ("source_tokens", TOKENIZERS),
-            ("target_tokens", TOKENIZERS),
-            ("attention", ATTENTIONS),
-            ("recurrence", tuple(RECURRENCES)),
-            ("teacher_forcing_schedule", SCHEDULES),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"Seq2SeqConfig: unknown {name} {getattr(self, name)!r}; known: {', '.join(allowed)}"
-                )
-        for name in (
-            "bpe_vocab_size",
-            "min_freq",
-            "embedding_dim",
-            "hidden_size",
-            "num_layers",
-            "teacher_forcing_steps",
-            "max_source_length",
-            "max_target_length",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"Seq2SeqConfig: expected {name} to be a positive integer, got {value!r}")
+        check_choices(
+            self,
+            {
+                "source_tokens": TOKENIZERS,
+                "target_tokens": TOKENIZERS,
+                "attention": ATTENTIONS,
+                "recurrence": tuple(RECURRENCES),
+                "teacher_forcing_schedule": SCHEDULES,
+            },
+        )
+        check_positive_ints(
+            self,
+            (
+                "bpe_vocab_size",
+                "min_freq",
+                "embedding_dim",
+                "hidden_size",
+                "num_layers",
+                "teacher_forcing_steps",
+                "max_source_length",
+                "max_target_length",
+            ),
+        )
         for name, high in (
             ("dropout", "1)"),
             ("label_smoothing", "1)"),

@@ -40,6 +40,7 @@ from torch import Tensor, nn
 from seqlab.data import Sentence, Vocab, allowed_transitions, bmes_to_words, normalize_scheme
 from seqlab.metrics import segmentation_scores, span_scores, token_accuracy
 from seqlab.nn import CRF, PAD_TAG
+from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
 from .model_files import load_folder, save_folder
@@ -80,29 +81,21 @@ class TaggerConfig:
     def __post_init__(self) -> None:
         if self.scheme != "none":
             object.__setattr__(self, "scheme", normalize_scheme(self.scheme))
-        for name, allowed in (
-            ("head", HEADS),
-            ("char_encoder", CHAR_ENCODERS),
-            ("recurrence", tuple(RECURRENCES)),
-        ):
-            if getattr(self, name) not in allowed:
-                raise ValueError(
-                    f"TaggerConfig: unknown {name} {getattr(self, name)!r}; known: {', '.join(allowed)}"
-                )
-        for name in (
-            "word_dim",
-            "char_dim",
-            "bigram_dim",
-            "min_bigram_freq",
-            "char_hidden",
-            "char_kernel",
-            "hidden_size",
-            "num_layers",
-            "min_word_freq",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"TaggerConfig: expected {name} to be a positive integer, got {value!r}")
+        check_choices(self, {"head": HEADS, "char_encoder": CHAR_ENCODERS, "recurrence": tuple(RECURRENCES)})
+        check_positive_ints(
+            self,
+            (
+                "word_dim",
+                "char_dim",
+                "bigram_dim",
+                "min_bigram_freq",
+                "char_hidden",
+                "char_kernel",
+                "hidden_size",
+                "num_layers",
+                "min_word_freq",
+            ),
+        )
         for name in ("dropout", "char_dropout", "word_dropout"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
