@@ -262,3 +262,39 @@ def test_bad_configs_and_inputs():
         model.predict([np.zeros((4, 3))])
     with pytest.raises(ValueError, match=r"series inputs are values of shape \(B, T, 2\), got \(1, 4\)"):
         model(torch.zeros(1, 4), torch.tensor([4]))
+    with pytest.raises(ValueError, match=r"expected word_dropout in \[0, 1\), got 1.0"):
+        ClassifierConfig(word_dropout=1.0)
+    with pytest.raises(ValueError, match=r"expected embedding_dropout in \[0, 1\), got -0.1"):
+        ClassifierConfig(embedding_dropout=-0.1)
+
+
+def test_input_regularisers_act_in_training_only():
+    config = ClassifierConfig(**{**SMALL, "word_dropout": 0.5, "embedding_dropout": 0.5})
+    model = Classifier.from_data(TEXT_EXAMPLES, config)
+    batch = batch_of(model, TEXT_EXAMPLES)
+    model.eval()
+    first = model(batch.inputs, batch.lengths).logits
+    assert torch.equal(first, model(batch.inputs, batch.lengths).logits)  # deterministic at evaluation
+    model.train()
+    seen = [model(batch.inputs, batch.lengths).logits for _ in range(3)]
+    assert not torch.equal(seen[0], seen[1])  # a fresh mask each call
+    # word dropout replaces real tokens by <unk>, never padding
+    unk, pad = model.tokens.unk_id, model.tokens.pad_id
+    inputs = batch.inputs
+    captured = []
+    handle = model.embedding.register_forward_hook(lambda m, args, out: captured.append(args[0]))
+    model(inputs, batch.lengths)
+    handle.remove()
+    ids = captured[0]
+    changed = ids != inputs
+    assert changed.any()
+    assert (ids[changed] == unk).all()
+    assert (ids[inputs == pad] == pad).all()
+
+
+def test_token_embeddings_start_with_unit_norm_vectors():
+    model = Classifier.from_data(TEXT_EXAMPLES, ClassifierConfig(**{**SMALL, "embedding_dim": 300}))
+    W = model.embedding.weight.detach()  # (V, E)
+    assert W.abs().max() <= (3 / 300) ** 0.5
+    assert torch.equal(W[0], torch.zeros(300))  # padding
+    assert 0.9 < W[1:].pow(2).sum(dim=1).mean() < 1.1  # E · (3/E) / 3 = 1

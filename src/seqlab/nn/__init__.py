@@ -1,4 +1,4 @@
-"""Building blocks for task models: the CRF, attention, greedy and beam search decoding."""
+"""Building blocks for task models: the CRF, attention, greedy and beam search decoding, embeddings."""
 
 from .attention import KINDS as ATTENTION_KINDS
 from .attention import Attention, AttentionMemory
@@ -13,6 +13,7 @@ from .decoding import (
     repeat_state,
     select_state,
 )
+from .embeddings import drop_words, init_embedding
 
 __all__ = [
     "ATTENTION_KINDS",
@@ -25,8 +26,10 @@ __all__ = [
     "GreedyResult",
     "StepFn",
     "beam_search",
+    "drop_words",
     "gnmt_length_penalty",
     "greedy_decode",
+    "init_embedding",
     "repeat_state",
     "select_state",
 ]

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 
 from seqlab.data import Sentence, Vocab, allowed_transitions, bmes_to_words, normalize_scheme
 from seqlab.metrics import segmentation_scores, span_scores, token_accuracy
-from seqlab.nn import CRF, PAD_TAG
+from seqlab.nn import CRF, PAD_TAG, drop_words, init_embedding
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
@@ -161,7 +161,7 @@ class Tagger(nn.Module):
         K = len(tags)
         c = config
         self.word_embedding = nn.Embedding(len(words), c.word_dim, padding_idx=words.pad_id)
-        _init_embedding(self.word_embedding)
+        init_embedding(self.word_embedding)
         bigram_features = 0
         if bigrams is not None:
             self.bigram_embedding = nn.Embedding(len(bigrams), c.bigram_dim, padding_idx=bigrams.pad_id)
@@ -224,8 +224,7 @@ class Tagger(nn.Module):
         """Emission scores (B, T, K) from padded ids: words (B, T), chars (B, T, C), bigrams (B, T, 2)."""
         p = self.config.word_dropout
         if self.training and p > 0 and self.words.unk_id is not None:  # teach the <unk> embedding
-            drop = (torch.rand(words.shape, device=words.device) < p) & (words != self.words.pad_id)
-            words = words.masked_fill(drop, self.words.unk_id)
+            words = drop_words(words, p, unk_id=self.words.unk_id, pad_id=self.words.pad_id)
         features = [self.word_embedding(words)]  # (B, T, word_dim)
         if self.config.char_encoder != "none":
             features.append(self._char_features(chars))  # (B, T, char features)
@@ -429,18 +428,6 @@ def load_vectors(path: str | os.PathLike[str], vocab: Vocab, weight: Tensor) -> 
                     found.add(idx)
     return len(found)
 
-
-def _init_embedding(embedding: nn.Embedding) -> None:
-    """U(±√(3/d)): unit variance per vector rather than per entry (Lample et al. 2016; Ma & Hovy 2016).
-
-    torch's N(0, 1) gives each d-dimensional vector a norm of about √d, which saturates the first
-    LSTM gates and slows early training; padding stays zero.
-    """
-    bound = (3.0 / embedding.embedding_dim) ** 0.5
-    with torch.no_grad():
-        embedding.weight.uniform_(-bound, bound)
-        if embedding.padding_idx is not None:
-            embedding.weight[embedding.padding_idx].zero_()
 
 
 def _mask(lengths: Tensor, T: int) -> Tensor:
