@@ -1,4 +1,4 @@
-"""Embedding initialisation and word dropout: the bound, the zero padding row, the drop rate, no pad dropped."""
+"""Embedding initialisation and word dropout: the bound, the zero padding row, the rate, padding kept."""
 
 from __future__ import annotations
 
