@@ -429,7 +429,6 @@ def load_vectors(path: str | os.PathLike[str], vocab: Vocab, weight: Tensor) -> 
     return len(found)
 
 
-
 def _mask(lengths: Tensor, T: int) -> Tensor:
     return torch.arange(T, device=lengths.device)[None, :] < lengths[:, None]
 
