@@ -19,7 +19,7 @@ import torch
 from torch.optim.optimizer import register_optimizer_step_post_hook
 from torch.utils.data import DataLoader, DistributedSampler
 
-from seqlab.training import TaskModel, TrainConfig, fit, lr_factor
+from seqlab.training import TaskModel, TrainConfig, default_mode, fit, lr_factor
 
 from .toy import ToyRegressor, collate, loaders, resume_case
 
@@ -299,7 +299,7 @@ def test_ddp_two_processes_match_one(tmp_path: Path) -> None:
         ("warmup_steps", -1, r"expected warmup_steps to be an integer ≥ 0"),
         ("plateau_factor", 1.0, r"expected plateau_factor in \(0, 1\)"),
         ("grad_clip_norm", 0.0, r"expected grad_clip_norm to be a number > 0 or None"),
-        ("monitor", "", r"expected monitor to be the name of a validation metric"),
+        ("monitor", "", r"expected monitor to be the name of a validation metric \(e.g. .f1.\) or None"),
         ("mode", "maximize", r"unknown mode 'maximize'; known: max, min"),
         ("patience", -1, r"expected patience to be an integer ≥ 0"),
         ("out_dir", 3, r"expected out_dir to be a path, got 3"),
@@ -343,3 +343,29 @@ def test_fit_rejects_bad_models_and_runs(tmp_path: Path) -> None:
     fit(ToyRegressor(), train, val, quiet(tmp_path / "c", max_epochs=1))
     with pytest.raises(FileExistsError, match=r"pass resume=True to continue it"):
         fit(ToyRegressor(), train, val, quiet(tmp_path / "c", max_epochs=1))
+
+
+def test_default_mode_reads_the_monitor_name() -> None:
+    assert [default_mode(m) for m in ("f1", "accuracy", "score", "bleu")] == ["max"] * 4
+    minimal = ("loss", "dev_loss", "word_error_rate", "token_error_rate", "wer", "mase", "smape", "rmse")
+    assert [default_mode(m) for m in minimal] == ["min"] * len(minimal)
+
+
+def test_the_task_chooses_the_monitor_unless_the_config_does(tmp_path: Path) -> None:
+    # val_score peaks at epoch 1, val_loss keeps falling: the two choices keep different checkpoints.
+    scores = [0.2, 0.9, 0.5, 0.4]
+    train, val = loaders()
+
+    def toy() -> ToyRegressor:
+        model = ToyRegressor(scores=scores, batches_per_epoch=len(train))
+        model.default_monitor = "score"
+        return model
+
+    by_task = fit(toy(), train, val, quiet(tmp_path / "a", max_epochs=4, lr=0.02))
+    assert (by_task.monitor, by_task.mode) == ("score", "max")
+    assert by_task.best_checkpoint.name == "best-epoch=001.ckpt"
+    by_user = fit(toy(), train, val, quiet(tmp_path / "b", max_epochs=4, lr=0.02, monitor="loss"))
+    assert (by_user.monitor, by_user.mode) == ("loss", "min")
+    assert by_user.best_score == pytest.approx(min(r["val_loss"] for r in by_user.history), rel=1e-6)
+    plain = fit(ToyRegressor(), train, val, quiet(tmp_path / "c", max_epochs=2, lr=0.02))
+    assert (plain.monitor, plain.mode) == ("loss", "min")

@@ -375,6 +375,8 @@ class Classifier(nn.Module):
     def validation_outputs(self, batch: ClassificationBatch) -> tuple[Tensor, Tensor]:
         return self(batch.inputs, batch.lengths).logits.cpu(), batch.targets.cpu()
 
+    default_monitor = "accuracy"  # what picks the best epoch unless TrainConfig.monitor says otherwise
+
     def validation_metrics(self, outputs: Iterable[tuple[Tensor, Tensor]]) -> dict[str, float]:
         outputs = list(outputs)
         logits = torch.cat([o[0] for o in outputs])

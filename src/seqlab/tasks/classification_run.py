@@ -14,7 +14,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -183,8 +183,6 @@ def train_classifier(
     torch.manual_seed(train_config.seed)  # the initial weights are part of a reproducible run
     model = Classifier.from_data(train, config)
     dev = _known_labels(dev, model)
-    if train_config.monitor == "loss":  # the engine's default; a classifier is judged by its accuracy
-        train_config = replace(train_config, monitor="accuracy", mode="max")
     train_set, dev_set = model.encode(train), model.encode(dev)
     train_loader, dev_loader = bucket_loaders(
         train_set, dev_set, lambda e: len(e.inputs), model.collate, data.batch_size, train_config.seed

@@ -423,6 +423,8 @@ class Seq2Seq(nn.Module):
         texts = self._texts(result.tokens.cpu(), result.lengths.cpu())
         return list(zip(texts, batch.references))
 
+    default_monitor = "accuracy"  # exact match of greedy outputs picks the best epoch by default
+
     def validation_metrics(self, outputs: Iterable[list[tuple[str, tuple[str, ...]]]]) -> dict[str, float]:
         pairs = [pair for batch in outputs for pair in batch]
         return self.score([h for h, _ in pairs], [r for _, r in pairs])

@@ -11,7 +11,7 @@ import json
 import logging
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from seqlab.data import (
@@ -133,8 +133,6 @@ def train_seq2seq(
     train = _expand(train)
     torch.manual_seed(train_config.seed)  # the initial weights are part of a reproducible run
     model = Seq2Seq.from_data(train, config)
-    if train_config.monitor == "loss":  # the model reports exact match, not a dev loss
-        train_config = replace(train_config, monitor="accuracy", mode="max")
     train_set, dev_set = model.encode(train), model.encode(dev)
     train_loader, dev_loader = bucket_loaders(
         train_set, dev_set, lambda e: len(e.source), model.collate, data.batch_size, train_config.seed

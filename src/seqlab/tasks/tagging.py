@@ -282,6 +282,11 @@ class Tagger(nn.Module):
             out.append((self.tags.decode(gold[b, :n].tolist()), self.tags.decode(pred[b, :n].tolist())))
         return out
 
+    @property
+    def default_monitor(self) -> str:
+        """What picks the best epoch unless TrainConfig.monitor says otherwise: F1, or accuracy for POS."""
+        return "accuracy" if self.config.scheme == "none" else "f1"
+
     def validation_metrics(self, outputs: Iterable[list[tuple[list[str], list[str]]]]) -> dict[str, float]:
         pairs = [pair for batch in outputs for pair in batch]  # one list of (gold, pred) per batch
         gold, pred = [g for g, _ in pairs], [p for _, p in pairs]

@@ -11,7 +11,7 @@ import json
 import logging
 import random
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from seqlab.data import (
@@ -121,9 +121,6 @@ def train_tagger(
     torch.manual_seed(train_config.seed)  # the initial weights are part of a reproducible run
     model = Tagger.from_data(train, config)
     dev = _known_tags(dev, model)
-    if train_config.monitor == "loss":  # the tagger reports task metrics, not a dev loss
-        monitor = "accuracy" if config.scheme == "none" else "f1"
-        train_config = replace(train_config, monitor=monitor, mode="max")
     train_set, dev_set = model.encode(train), model.encode(dev)
     train_loader, dev_loader = bucket_loaders(
         train_set, dev_set, lambda e: len(e.words), model.collate, data.batch_size, train_config.seed

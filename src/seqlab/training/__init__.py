@@ -6,8 +6,17 @@
 Task models implement :class:`TaskModel` (three methods) and stay plain ``nn.Module``s.
 """
 
-from .engine import OPTIMIZERS, TrainConfig, TrainResult, fit
+from .engine import OPTIMIZERS, TrainConfig, TrainResult, default_mode, fit
 from .protocol import TaskModel
 from .schedules import SCHEDULES, lr_factor
 
-__all__ = ["OPTIMIZERS", "SCHEDULES", "TaskModel", "TrainConfig", "TrainResult", "fit", "lr_factor"]
+__all__ = [
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "TaskModel",
+    "TrainConfig",
+    "TrainResult",
+    "default_mode",
+    "fit",
+    "lr_factor",
+]

@@ -66,6 +66,7 @@ import logging
 import math
 import os
 import random
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -86,7 +87,7 @@ from torch.utils.data import DataLoader
 from .protocol import TASK_MODEL_METHODS
 from .schedules import SCHEDULES, lr_factor
 
-__all__ = ["OPTIMIZERS", "TrainConfig", "TrainResult", "fit"]
+__all__ = ["OPTIMIZERS", "TrainConfig", "TrainResult", "default_mode", "fit"]
 
 logger = logging.getLogger(__name__)
 
@@ -147,8 +148,12 @@ class TrainConfig:
         plateau_factor, plateau_patience: the "plateau" schedule's settings.
         grad_clip_norm: clip the total gradient norm to this value before each update; None: no clipping.
         monitor: name of a figure returned by the task's ``validation_metrics`` (logged as
-            ``val_<monitor>``) that decides the best checkpoint, early stopping and "plateau".
-        mode: "max" if a larger ``monitor`` is better (F1, accuracy), "min" if smaller is (loss).
+            ``val_<monitor>``) that decides the best checkpoint, early stopping and "plateau". None: the
+            task's own measure, its ``default_monitor`` attribute (F1 for a tagger, accuracy for a
+            classifier), or "loss" for a task that names none.
+        mode: "max" if a larger ``monitor`` is better (F1, accuracy), "min" if smaller is (loss). None:
+            "min" for a monitor named like a loss or an error rate (``loss``, ``*_loss``, ``*error*``,
+            ``wer``, ``per``, ``cer``, ``mae``, ``rmse``, ``mase``, ``smape``), else "max".
         patience: stop after this many validations without improvement; None: no early stopping.
         min_delta: smallest change of ``monitor`` that counts as an improvement.
         out_dir: checkpoints (``out_dir/checkpoints``) and logs (``out_dir/logs``, ``out_dir/tensorboard``).
@@ -172,8 +177,8 @@ class TrainConfig:
     plateau_factor: float = 0.5
     plateau_patience: int = 2
     grad_clip_norm: float | None = 1.0
-    monitor: str = "loss"
-    mode: str = "min"
+    monitor: str | None = None
+    mode: str | None = None
     patience: int | None = None
     min_delta: float = 0.0
     out_dir: Path = Path("runs")
@@ -221,12 +226,13 @@ class TrainConfig:
                 f"TrainConfig: expected grad_clip_norm to be a number > 0 or None (no clipping), "
                 f"got {self.grad_clip_norm!r}"
             )
-        if not isinstance(self.monitor, str) or not self.monitor:
+        if self.monitor is not None and (not isinstance(self.monitor, str) or not self.monitor):
             raise ValueError(
-                f"TrainConfig: expected monitor to be the name of a validation metric (e.g. 'f1'), "
-                f"got {self.monitor!r}"
+                f"TrainConfig: expected monitor to be the name of a validation metric (e.g. 'f1') or None "
+                f"(the task's own), got {self.monitor!r}"
             )
-        _check_choice("mode", self.mode, MODES)
+        if self.mode is not None:
+            _check_choice("mode", self.mode, MODES)
         if self.patience is not None:
             _check_int("patience", self.patience, 0)
         if not _is_number(self.min_delta) or self.min_delta < 0:
@@ -275,10 +281,29 @@ class TrainConfig:
                 f"indices such as (0, 2), got {self.devices!r}"
             )
 
+    def for_model(self, model: nn.Module) -> TrainConfig:
+        """This config with ``monitor`` and ``mode`` filled in for ``model`` where they are None."""
+        monitor = self.monitor or getattr(model, "default_monitor", None) or "loss"
+        return dataclasses.replace(self, monitor=monitor, mode=self.mode or default_mode(monitor))
+
     @property
     def monitor_key(self) -> str:
         """The logged name of the monitored metric: ``val_<monitor>``."""
+        if self.monitor is None:
+            raise ValueError("TrainConfig.monitor_key: monitor is None; call for_model(model) first")
         return f"val_{self.monitor}"
+
+
+_SMALLER_IS_BETTER = re.compile(r"(^|_)(loss|wer|per|cer|mae|rmse|mse|mase|smape)$|error")
+
+
+def default_mode(monitor: str) -> str:
+    """ "min" for a loss or an error measure (``loss``, ``word_error_rate``, ``mase``), else "max".
+
+    >>> default_mode("f1"), default_mode("loss"), default_mode("token_error_rate")
+    ('max', 'min', 'min')
+    """
+    return "min" if _SMALLER_IS_BETTER.search(monitor) else "max"
 
 
 @dataclass(frozen=True)
@@ -297,6 +322,7 @@ class TrainResult:
             ``train_loss`` the mean of the epoch's batch losses (on the last validation of an epoch),
             ``val_*`` the task's ``validation_metrics``.
         log_dir: the CSV log folder of this call.
+        monitor, mode: what chose the best checkpoint (the config's, or the task's default).
     """
 
     best_score: float
@@ -306,6 +332,8 @@ class TrainResult:
     stopped_early: bool
     history: list[dict[str, float]] = field(default_factory=list)
     log_dir: Path | None = None
+    monitor: str = "loss"
+    mode: str = "min"
 
 
 # ---------------------------------------------------------------------------------------------- RNG state
@@ -573,6 +601,7 @@ def fit(
     _check_model(model)
     if not isinstance(config, TrainConfig):
         raise ValueError(f"fit: expected config to be a TrainConfig, got {type(config).__name__}")
+    config = config.for_model(model)
     checkpoint_dir = config.out_dir / CHECKPOINT_DIR
     ckpt_path = _resume_path(resume, checkpoint_dir)
 
@@ -637,4 +666,6 @@ def fit(
         stopped_early=bool(early_stopping is not None and early_stopping.stopped_epoch > 0),
         history=[dict(record) for record in module.history],
         log_dir=Path(loggers[0].log_dir),
+        monitor=config.monitor,
+        mode=config.mode,
     )

@@ -18,6 +18,9 @@ A task model (tagger, classifier, seq2seq, forecaster, …) is a plain ``nn.Modu
     names one of them. With several processes (DDP) the list holds the outputs of *all* processes, in
     no particular order, so metrics must not depend on the order of batches.
 
+Optionally, ``default_monitor`` (an attribute or property): the name of the validation figure that picks
+the best epoch when ``TrainConfig.monitor`` is None, e.g. ``"f1"``; without it the engine uses ``"loss"``.
+
 A batch is whatever the task's ``DataLoader`` yields; the engine moves the tensors inside it (nested
 tuples, lists, dicts, NamedTuples and dataclasses, frozen ones included) to the training device
 before calling the model.
