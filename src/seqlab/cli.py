@@ -41,12 +41,12 @@ def _training_configs(args: argparse.Namespace, data_cls: type, model_cls: type,
     return data, model, build_config(TrainConfig, args, sections["train"], where)
 
 
-def _print_training(train_config: Any, result: Any, monitor: str) -> int:
+def _print_training(train_config: Any, result: Any) -> int:
     """The one-line JSON summary every ``train`` command prints."""
     out = {
         "model": str(train_config.out_dir / "model"),
         "best": result.best_score,
-        "monitor": monitor,
+        "monitor": result.monitor,
         "epochs": result.epochs_run,
     }
     print(json.dumps(out))
@@ -77,7 +77,7 @@ def _tag_train(args: argparse.Namespace) -> int:
         args, DataConfig, TaggerConfig, lambda data: {"scheme": default_scheme(data)}
     )
     _, result = train_tagger(data, model_config, train_config, resume=args.resume)
-    return _print_training(train_config, result, "accuracy" if model_config.scheme == "none" else "f1")
+    return _print_training(train_config, result)
 
 
 def _tag_evaluate(args: argparse.Namespace) -> int:
@@ -150,7 +150,7 @@ def _translate_train(args: argparse.Namespace) -> int:
         args, TransductionData, Seq2SeqConfig, corpus_defaults
     )
     _, result = train_seq2seq(data, model_config, train_config, resume=args.resume)
-    return _print_training(train_config, result, "accuracy")
+    return _print_training(train_config, result)
 
 
 def _translate_evaluate(args: argparse.Namespace) -> int:
@@ -249,8 +249,7 @@ def _classify_train(args: argparse.Namespace) -> int:
         args, ClassificationData, ClassifierConfig, corpus_defaults
     )
     _, result = train_classifier(data, model_config, train_config, resume=args.resume)
-    monitor = "accuracy" if train_config.monitor == "loss" else train_config.monitor
-    return _print_training(train_config, result, monitor)
+    return _print_training(train_config, result)
 
 
 def _classify_data(args: argparse.Namespace, file: str, fmt: str):
@@ -378,6 +377,142 @@ def _add_classify_commands(sub) -> None:
     predict.set_defaults(func=_classify_predict)
 
 
+def _forecast_train(args: argparse.Namespace) -> int:
+    from seqlab.tasks.forecasting import ForecasterConfig
+    from seqlab.tasks.forecasting_run import ForecastData, train_forecaster
+
+    data, model_config, train_config = _training_configs(
+        args, ForecastData, ForecasterConfig, lambda data: {}
+    )
+    _, result = train_forecaster(data, model_config, train_config, resume=args.resume)
+    return _print_training(train_config, result)
+
+
+def _forecast_series(args: argparse.Namespace) -> list:
+    """The series a forecast evaluate / predict command names: a FILE, or --series (bundled)."""
+    from seqlab.tasks.forecasting_run import ForecastData, load_series
+
+    if (args.file is None) == (args.series is None):
+        raise ValueError(f"forecast {args.forecast_command}: give a series FILE, or bundled --series NAME")
+    data = ForecastData(
+        train=None if args.file is None else str(args.file),
+        series=args.series,
+        format=args.format,
+        layout=args.layout,
+        timestamp_column=args.timestamp_column,
+        id_column=args.id_column,
+        value_column=args.value_column,
+        covariates=args.covariates,
+        freq=args.freq,
+        nan=args.nan,
+        gaps=args.gaps,
+    )
+    return load_series(data)
+
+
+def _forecast_evaluate(args: argparse.Namespace) -> int:
+    from seqlab.tasks.forecasting import Forecaster
+    from seqlab.tasks.forecasting_run import evaluate_forecaster
+
+    model = Forecaster.load(args.model)
+    baselines = tuple(b.strip() for b in args.baselines.split(",") if b.strip())
+    scores = evaluate_forecaster(
+        model,
+        _forecast_series(args),
+        origins=args.origins,
+        step=args.step,
+        seasonal_period=args.seasonal_period,
+        baselines=baselines,
+    )
+    print(json.dumps(scores))
+    return 0
+
+
+def _forecast_predict(args: argparse.Namespace) -> int:
+    from seqlab.tasks.forecasting import Forecaster
+    from seqlab.tasks.forecasting_run import forecast_frame, plot_forecast, write_forecast
+
+    model = Forecaster.load(args.model)
+    series = _forecast_series(args)
+    frame = forecast_frame(model, series)
+    if args.output is None:
+        sys.stdout.write(frame.to_csv(index=False, date_format="%Y-%m-%d %H:%M:%S"))
+    else:
+        write_forecast(frame, args.output)
+    if args.plot is not None:
+        forecasts = model.predict(series[:1])
+        plot_forecast(
+            series[0], forecasts[0], args.plot, interval=model.config.interval, history=args.history
+        )
+    return 0
+
+
+def _add_series_file_options(parser: argparse.ArgumentParser) -> None:
+    from seqlab.data.series import GAP_POLICIES, NAN_POLICIES, SERIES_CORPORA, SERIES_FORMATS, SERIES_LAYOUTS
+
+    parser.add_argument("model", type=Path)
+    parser.add_argument("file", type=Path, nargs="?", help="CSV or Parquet series (or use --series)")
+    parser.add_argument("--series", help=f"bundled series instead: {', '.join(SERIES_CORPORA)} (a,b,…)")
+    parser.add_argument("--format", choices=SERIES_FORMATS, default="auto")
+    parser.add_argument("--layout", choices=SERIES_LAYOUTS, default="auto")
+    parser.add_argument("--timestamp-column", default="timestamp")
+    parser.add_argument("--id-column", default="series_id", help="long layout: the series id column")
+    parser.add_argument("--value-column", default="value", help="long layout: the value column")
+    parser.add_argument("--covariates", default="", help="comma-separated past covariate columns")
+    parser.add_argument("--freq", help="pandas frequency alias (default: inferred from the timestamps)")
+    parser.add_argument(
+        "--nan", choices=NAN_POLICIES, default="error", help="missing values (default: error)"
+    )
+    parser.add_argument(
+        "--gaps", choices=GAP_POLICIES, default="error", help="missing timestamps (default: error)"
+    )
+
+
+def _add_forecast_commands(sub) -> None:
+    from seqlab.tasks.forecasting import ForecasterConfig
+    from seqlab.tasks.forecasting_baselines import BASELINES
+    from seqlab.tasks.forecasting_run import ForecastData
+
+    forecast = sub.add_parser(
+        "forecast", help="time-series forecasting with LSTM/GRU: train, backtest against baselines, predict"
+    )
+    forecast_sub = forecast.add_subparsers(dest="forecast_command", required=True, metavar="COMMAND")
+    _add_train_command(
+        forecast_sub,
+        "train a recurrent forecaster (direct or autoregressive head); options also in --config",
+        ForecastData,
+        ForecasterConfig,
+        _forecast_train,
+    )
+
+    evaluate = forecast_sub.add_parser(
+        "evaluate",
+        help="score a model folder on the last ORIGINS forecast windows of each series, next to the "
+        "baselines: MAE, RMSE, sMAPE, MASE, interval coverage",
+    )
+    _add_series_file_options(evaluate)
+    evaluate.add_argument("--origins", type=int, default=1, help="forecast origins per series (default: 1)")
+    evaluate.add_argument("--step", type=int, help="steps between origins (default: the horizon)")
+    evaluate.add_argument(
+        "--seasonal-period", type=int, help="m of MASE and seasonal naive (default: by freq)"
+    )
+    evaluate.add_argument(
+        "--baselines", default=",".join(BASELINES), help=f"comma-separated (default: {','.join(BASELINES)})"
+    )
+    evaluate.set_defaults(func=_forecast_evaluate)
+
+    predict = forecast_sub.add_parser(
+        "predict", help="forecast the steps after each series' end: CSV of timestamps, forecast, interval"
+    )
+    _add_series_file_options(predict)
+    predict.add_argument("--output", type=Path, help="CSV file to write (default: standard output)")
+    predict.add_argument(
+        "--plot", type=Path, help="also draw the first series and its forecast into this PNG"
+    )
+    predict.add_argument("--history", type=int, default=None, help="plot: past steps shown (default: all)")
+    predict.set_defaults(func=_forecast_predict)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Sequence models you can read and run.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
@@ -391,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_tag_commands(sub)
     _add_translate_commands(sub)
     _add_classify_commands(sub)
+    _add_forecast_commands(sub)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Pictures: attention heatmaps, score-against-length curves, confusion matrices; PNG files by matplotlib.
+"""Pictures: attention heatmaps, score-against-length curves, confusion matrices, forecasts; PNG files by
+matplotlib.
 
 matplotlib is an optional dependency (``pip install 'seqlab[plot]'``); it is imported only when a picture
 is drawn, with the non-interactive Agg backend, so this works on servers without a display.
@@ -11,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["attention_heatmap", "confusion_heatmap", "curves"]
+__all__ = ["attention_heatmap", "confusion_heatmap", "curves", "forecast_plot"]
 
 
 def _pyplot() -> Any:
@@ -138,4 +139,39 @@ def confusion_heatmap(
     if title:
         ax.set_title(title, fontsize=9)
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the gold row")
+    return _save(fig, path)
+
+
+def forecast_plot(
+    timestamps: Any,
+    values: Any,
+    path: str | os.PathLike[str],
+    *,
+    forecasts: Sequence[tuple[str, Any, Any, Any, Any]],
+    interval: float = 0.8,
+    title: str | None = None,
+) -> Path:
+    """Draw actual values and forecasts, each with its prediction-interval band, as a PNG.
+
+    ``forecasts``: (label, timestamps, point, lower, upper) per forecast (lower / upper None: no band);
+    forecasts with the same label share a colour and one legend entry (e.g. a backtest's origins).
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    ax.plot(timestamps, values, color="black", linewidth=1.0, label="actual")
+    colors: dict[str, Any] = {}
+    for label, ts, point, lower, upper in forecasts:
+        first = label not in colors
+        color = colors.setdefault(label, f"C{len(colors)}")
+        ax.plot(ts, point, color=color, linewidth=1.4, label=label if first else None)
+        if lower is not None and upper is not None:
+            band = f"{label} {round(interval * 100)}% interval"
+            ax.fill_between(
+                ts, lower, upper, color=color, alpha=0.2, linewidth=0, label=band if first else None
+            )
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.autofmt_xdate()
     return _save(fig, path)

