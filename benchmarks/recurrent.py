@@ -30,6 +30,7 @@ from pathlib import Path
 
 import torch
 from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from seqlab.recurrent import Recurrent
 
@@ -199,10 +200,60 @@ def main(argv: list[str] | None = None) -> list[dict]:
             t_ours, t_base = compare(infer_step(ours, x), infer_step(base, x), n, args.device)
             record(f"{case}/inference", t_ours, t_base, "ms", baseline_names[kind])
 
+    # Variable lengths, training: what a tagger or classifier does every batch. The baseline is the
+    # usual torch recipe, a bidirectional nn.LSTM/GRU on pack_padded_sequence.
+    length_shapes = (
+        [("B8-T12-D8-H16", 8, 12, 8, 16)]
+        if args.quick
+        else [
+            ("B32-T50-D128-H256", 32, 50, 128, 256),
+            ("B32-T200-D128-H256", 32, 200, 128, 256),
+        ]
+    )
+    for shape_name, B, T, D, H in length_shapes:
+        x_grad = torch.randn(B, T, D, device=device, requires_grad=True)
+        spreads = {
+            "bucketed": torch.randint(max(T - 3, 1), T + 1, (B,)),
+            "random": torch.randint(1, T + 1, (B,)),
+        }
+        for kind in ("lstm", "gru"):
+            for spread, lengths in spreads.items():
+                case = f"{kind}-bidirectional-lengths-{spread}/{shape_name}"
+                if args.only and args.only not in case:
+                    continue
+                base = nn.LSTM if kind == "lstm" else nn.GRU
+                base = base(D, H, batch_first=True, bidirectional=True).to(device)
+                ours = Recurrent(kind, D, H, bidirectional=True).to(device)
+                ours.load_torch_state_dict(base.state_dict())
+                t_ours, t_base = compare(
+                    lengths_step(ours, x_grad, lengths, packed=False),
+                    lengths_step(base, x_grad, lengths, packed=True),
+                    repeats,
+                    args.device,
+                )
+                record(f"{case}/train", t_ours, t_base, "ms", f"{baseline_names[kind]} (packed)")
+
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=2) + "\n")
     return results
+
+
+def lengths_step(
+    module: nn.Module, x: torch.Tensor, lengths: torch.Tensor, *, packed: bool
+) -> Callable[[], None]:
+    """fwd + bwd with variable lengths: seqlab's ``lengths=``, or torch's PackedSequence recipe."""
+
+    def run() -> None:
+        module.zero_grad(set_to_none=True)
+        if packed:
+            seq = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+            out = pad_packed_sequence(module(seq)[0], batch_first=True, total_length=x.shape[1])[0]
+        else:
+            out = module(x, lengths=lengths)[0]
+        out.sum().backward()
+
+    return run
 
 
 def stream_benchmark(H: int, repeats: int, device: torch.device, record) -> None:
