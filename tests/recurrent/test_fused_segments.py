@@ -77,7 +77,7 @@ def test_segments_are_chosen_for_cpu_training_with_few_distinct_lengths():
     few = torch.tensor([40, 39, 39])
     assert fused._use_segments(x, w, few)
     assert not fused._use_segments(torch.zeros(40, 8, 2), w, torch.arange(1, 9).repeat(5))  # 8 lengths, T 8
-    assert fused._use_segments(torch.zeros(40, 100, 2), w, torch.arange(1, 101, 3)[:40])  # 34 ≤ 100 // 2
+    assert fused._use_segments(torch.zeros(40, 100, 2), w, torch.arange(1, 101, 4)[:40])  # 25 ≤ 100 // 3
     with torch.no_grad():
         assert not fused._use_segments(x, w, few)  # inference keeps the packed path
     assert not fused._use_segments(x, [torch.zeros(2)], few)  # nothing needs a gradient
