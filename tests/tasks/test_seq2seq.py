@@ -197,3 +197,24 @@ def test_bad_config(kwargs, match):
 def test_tied_embeddings_share_one_matrix():
     model = Seq2Seq.from_data(REVERSE, Seq2SeqConfig(tie_embeddings=True, embedding_dim=16, hidden_size=16))
     assert model.output.weight is model.target_embedding.weight
+
+
+@pytest.mark.parametrize("attention", ["bahdanau", "none"])
+def test_batched_teacher_forcing_equals_the_step_loop(attention):
+    # Bahdanau (or no) attention takes the output layers out of the loop; logits and gradients must not change
+    model = Seq2Seq.from_data(REVERSE, Seq2SeqConfig(attention=attention, num_layers=2, **SMALL)).train()
+    batch = model.collate(model.encode(REVERSE))
+
+    def logits_and_grads(fn):
+        model.zero_grad()
+        logits = fn()
+        (logits * torch.linspace(-1, 1, logits.numel()).view_as(logits)).sum().backward()
+        return logits.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    batched = logits_and_grads(lambda: model(batch.source, batch.source_lengths, batch.target))
+    state = model.start(batch.source, batch.source_lengths)
+    looped = logits_and_grads(lambda: model._step_by_step(state, batch.target, 1.0))
+    torch.testing.assert_close(batched[0], looped[0], rtol=1e-5, atol=1e-6)
+    assert len(batched[1]) == len(looped[1])
+    for a, b in zip(batched[1], looped[1]):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

@@ -74,7 +74,9 @@ def _run(kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, train
         result = kernel(x, hx, weights, True, num_layers, dropout, training, bidirectional, True)
         return result[0], _state(mode, result)
     if _use_segments(x, weights, lengths):
-        return _run_segments(kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, training, lengths)
+        return _run_segments(
+            kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, training, lengths
+        )
     return _run_packed(kernel, mode, x, hx, weights, num_layers, bidirectional, dropout, training, lengths)
 
 
