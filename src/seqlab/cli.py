@@ -513,6 +513,162 @@ def _add_forecast_commands(sub) -> None:
     predict.set_defaults(func=_forecast_predict)
 
 
+def _transcribe_train(args: argparse.Namespace) -> int:
+    from seqlab.tasks.speech import SpeechConfig
+    from seqlab.tasks.speech_run import SpeechData, train_speech
+
+    data, model_config, train_config = _training_configs(args, SpeechData, SpeechConfig, lambda data: {})
+    _, result = train_speech(data, model_config, train_config, resume=args.resume)
+    return _print_training(train_config, result)
+
+
+def _transcribe_synth(args: argparse.Namespace) -> int:
+    from seqlab.data.synth_speech import SynthConfig, synthesize_corpus
+
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    config = SynthConfig(
+        train=args.train,
+        dev=args.dev,
+        test=args.test,
+        kind=args.kind,
+        min_digits=args.min_digits,
+        max_digits=args.max_digits,
+        snr_min=args.snr_min,
+        snr_max=args.snr_max,
+        engines=engines,
+        seed=args.seed,
+    )
+    manifests = synthesize_corpus(args.out, config)
+    print(json.dumps({split: str(path) for split, path in manifests.items()}))
+    return 0
+
+
+def _transcribe_lm(args: argparse.Namespace) -> int:
+    from seqlab.data._io import read_lines
+    from seqlab.nn.ctc import NgramLM
+
+    lm = NgramLM.train(read_lines(args.text), order=args.order, unit=args.unit)
+    lm.save(args.out)
+    print(json.dumps({"lm": str(args.out), "order": lm.order, "unit": lm.unit, "vocab": len(lm.vocab)}))
+    return 0
+
+
+def _decoding(args: argparse.Namespace) -> dict:
+    from seqlab.nn.ctc import NgramLM
+
+    lm = NgramLM.load(args.lm) if args.lm is not None else None
+    return {"beam_size": args.beam_size, "lm": lm, "lm_weight": args.lm_weight,
+            "insertion_bonus": args.insertion_bonus}  # fmt: skip
+
+
+def _transcribe_evaluate(args: argparse.Namespace) -> int:
+    from seqlab.data.audio import read_manifest
+    from seqlab.tasks.speech import SpeechRecognizer
+    from seqlab.tasks.speech_run import evaluate_speech
+
+    model = SpeechRecognizer.load(args.model)
+    scores = evaluate_speech(model, read_manifest(args.manifest), **_decoding(args))
+    print(json.dumps(scores, ensure_ascii=False))
+    return 0
+
+
+def _transcribe_predict(args: argparse.Namespace) -> int:
+    from seqlab.data.audio import Utterance, read_manifest
+    from seqlab.tasks.speech import SpeechRecognizer
+    from seqlab.tasks.speech_run import predict_speech, stream_lines
+
+    model = SpeechRecognizer.load(args.model)
+    if args.stream:
+        for file in args.files:
+            for line in stream_lines(model, file, chunk_ms=args.chunk_ms):
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        return 0
+    inputs = []
+    for file in args.files:
+        if file.suffix.lower() in (".jsonl", ".ndjson", ".json"):
+            inputs.extend(read_manifest(file, labelled=False))
+        else:
+            inputs.append(Utterance(file, None, str(file)))
+    for line in predict_speech(model, inputs, **_decoding(args)):
+        sys.stdout.write(line)
+    return 0
+
+
+def _add_ctc_decoding_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--beam-size", type=int, default=1, help="1: greedy (default); more: prefix beam search"
+    )
+    parser.add_argument("--lm", type=Path, help="n-gram LM for shallow fusion (seqlab transcribe lm)")
+    parser.add_argument("--lm-weight", type=float, default=0.5, help="α of the LM score (default: 0.5)")
+    parser.add_argument("--insertion-bonus", type=float, default=0.0, help="β per character (default: 0)")
+
+
+def _add_transcribe_commands(sub) -> None:
+    from seqlab.nn.ctc import LM_UNITS
+    from seqlab.tasks.speech import SpeechConfig
+    from seqlab.tasks.speech_run import SpeechData
+
+    transcribe = sub.add_parser(
+        "transcribe", help="speech recognition with (Bi)LSTM + CTC: synthesise data, train, evaluate, stream"
+    )
+    transcribe_sub = transcribe.add_subparsers(dest="transcribe_command", required=True, metavar="COMMAND")
+    synth = transcribe_sub.add_parser(
+        "synth", help="write a speech corpus spoken by espeak-ng / flite voices (test voices held out)"
+    )
+    synth.add_argument(
+        "--out", type=Path, required=True, help="folder for the clips and train/dev/test.jsonl"
+    )
+    synth.add_argument("--train", type=int, default=2000, help="clips (default: 2000)")
+    synth.add_argument("--dev", type=int, default=200, help="clips (default: 200)")
+    synth.add_argument("--test", type=int, default=300, help="clips (default: 300)")
+    synth.add_argument("--kind", choices=("digits", "sentences", "mixed"), default="digits")
+    synth.add_argument("--min-digits", type=int, default=3)
+    synth.add_argument("--max-digits", type=int, default=8)
+    synth.add_argument("--snr-min", type=float, default=10.0, help="background noise SNR, dB (default: 10)")
+    synth.add_argument("--snr-max", type=float, default=30.0, help="(default: 30)")
+    synth.add_argument(
+        "--engines", default="espeak-ng,flite", help="comma-separated (default: espeak-ng,flite)"
+    )
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(func=_transcribe_synth)
+
+    _add_train_command(
+        transcribe_sub,
+        'train a CTC recogniser on JSONL manifests ({"audio": ..., "text": ...}); options also in --config',
+        SpeechData,
+        SpeechConfig,
+        _transcribe_train,
+    )
+    evaluate = transcribe_sub.add_parser(
+        "evaluate", help="WER and CER of a model folder on a labelled manifest"
+    )
+    evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("manifest", type=Path)
+    _add_ctc_decoding_options(evaluate)
+    evaluate.set_defaults(func=_transcribe_evaluate)
+
+    predict = transcribe_sub.add_parser(
+        "predict",
+        help="transcribe audio files or manifests: one JSON line each; --stream prints partial text",
+    )
+    predict.add_argument("model", type=Path)
+    predict.add_argument("files", type=Path, nargs="+", help="WAV/FLAC files, or JSONL manifests")
+    predict.add_argument(
+        "--stream", action="store_true", help="feed each file in chunks (unidirectional models)"
+    )
+    predict.add_argument("--chunk-ms", type=float, default=100.0, help="streaming chunk (default: 100 ms)")
+    _add_ctc_decoding_options(predict)
+    predict.set_defaults(func=_transcribe_predict)
+
+    lm = transcribe_sub.add_parser("lm", help="train a character or word n-gram LM from a text file")
+    lm.add_argument("text", type=Path, help="one sentence per line")
+    lm.add_argument("--out", type=Path, required=True, help="the LM's JSON file")
+    lm.add_argument("--order", type=int, default=5, help="n (default: 5)")
+    lm.add_argument("--unit", choices=LM_UNITS, default="char")
+    lm.set_defaults(func=_transcribe_lm)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Sequence models you can read and run.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
@@ -527,6 +683,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_translate_commands(sub)
     _add_classify_commands(sub)
     _add_forecast_commands(sub)
+    _add_transcribe_commands(sub)
     return parser
 
 

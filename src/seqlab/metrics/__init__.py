@@ -1,7 +1,7 @@
 """Evaluation metrics: entity spans (conlleval), token accuracy, word segmentation (SIGHAN); transduction
 (BLEU, chrF, exact match, G2P word and phoneme error rates); classification (accuracy, macro-F1, per-class
 report, confusion matrix, multi-label scores, computed by scikit-learn); forecasting (MAE, RMSE, sMAPE,
-MASE, interval coverage)."""
+MASE, interval coverage); speech recognition (WER and CER, computed by jiwer)."""
 
 from .classification import (
     accuracy,
@@ -12,6 +12,7 @@ from .classification import (
     multilabel_scores,
 )
 from .forecasting import coverage, forecast_scores, mae, mase, rmse, smape
+from .speech import asr_scores, character_error_rate, speech_word_error_rate
 from .tagging import (
     SegmentationReport,
     Span,
@@ -30,7 +31,9 @@ __all__ = [
     "SpanReport",
     "TypeScore",
     "accuracy",
+    "asr_scores",
     "bleu",
+    "character_error_rate",
     "chrf",
     "classification_report",
     "classification_scores",
@@ -48,6 +51,7 @@ __all__ = [
     "segmentation_scores",
     "smape",
     "span_scores",
+    "speech_word_error_rate",
     "token_accuracy",
     "word_error_rate",
 ]

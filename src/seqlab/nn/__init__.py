@@ -1,8 +1,17 @@
-"""Building blocks for task models: the CRF, attention, greedy and beam search decoding, embeddings."""
+"""Building blocks for task models: the CRF, attention, greedy and beam search decoding, CTC decoding and
+n-gram LMs, embeddings."""
 
 from .attention import KINDS as ATTENTION_KINDS
 from .attention import Attention, AttentionMemory
 from .crf import CRF, PAD_TAG, Allowed
+from .ctc import (
+    CTCHypothesis,
+    NgramLM,
+    ctc_collapse,
+    ctc_greedy_decode,
+    ctc_labeling_log_probs,
+    ctc_prefix_beam_search,
+)
 from .decoding import (
     BeamSearchResult,
     GreedyResult,
@@ -23,9 +32,15 @@ __all__ = [
     "Attention",
     "AttentionMemory",
     "BeamSearchResult",
+    "CTCHypothesis",
     "GreedyResult",
+    "NgramLM",
     "StepFn",
     "beam_search",
+    "ctc_collapse",
+    "ctc_greedy_decode",
+    "ctc_labeling_log_probs",
+    "ctc_prefix_beam_search",
     "drop_words",
     "gnmt_length_penalty",
     "greedy_decode",

@@ -3,6 +3,7 @@
 from .classification import ClassificationBatch, Classifier, ClassifierConfig, ClassifierOutput, Prediction
 from .forecasting import ForecastBatch, Forecaster, ForecasterConfig, ForecastOutput, SeriesForecast
 from .seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig, Translation
+from .speech import SpeechBatch, SpeechConfig, SpeechRecognizer, Streamer
 from .tagging import Tagger, TaggerConfig, TaggingBatch
 
 __all__ = [
@@ -19,6 +20,10 @@ __all__ = [
     "Seq2SeqBatch",
     "Seq2SeqConfig",
     "SeriesForecast",
+    "SpeechBatch",
+    "SpeechConfig",
+    "SpeechRecognizer",
+    "Streamer",
     "Tagger",
     "TaggerConfig",
     "TaggingBatch",
