@@ -141,6 +141,9 @@ def test_load_errors_say_what_is_wrong(tmp_path):
     (path / "config.json").write_text(json.dumps({**header, "kind": "translator"}))
     with pytest.raises(ValueError, match=r"holds a seqlab 'translator' model, expected a 'tagger' model"):
         Tagger.load(path)
+    (path / "config.json").write_text(json.dumps({**header, "config": {**header["config"], "depth": 3}}))
+    with pytest.raises(ValueError, match=r"config.json does not describe a tagger model .*'depth'"):
+        Tagger.load(path)
     (path / "config.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"config.json: not valid JSON"):
         Tagger.load(path)

@@ -536,11 +536,7 @@ class Classifier(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Classifier:
         """A classifier from a folder written by ``save``; it predicts exactly what the saved one did."""
-        config, weights, vocabs, files = load_folder(path, KIND)
-        try:
-            cfg = ClassifierConfig(**config)
-        except TypeError as err:
-            raise ValueError(f"{path}: config.json does not describe a classifier ({err})") from None
+        cfg, weights, vocabs, files = load_folder(path, KIND, ClassifierConfig)
         needed = {"labels"} | ({"tokens"} if cfg.inputs == "text" else set())
         missing = sorted(needed - set(vocabs)) + (
             ["series"] if cfg.inputs == "series" and "series" not in files else []

@@ -619,11 +619,7 @@ class Forecaster(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Forecaster:
         """A forecaster from a folder written by ``save``; it predicts exactly what the saved one did."""
-        config, weights, _, files = load_folder(path, KIND)
-        try:
-            cfg = ForecasterConfig(**config)
-        except TypeError as err:
-            raise ValueError(f"{path}: config.json does not describe a forecaster ({err})") from None
+        cfg, weights, _, files = load_folder(path, KIND, ForecasterConfig)
         if "series" not in files or "freq" not in files["series"]:
             raise ValueError(f"{path}: the model folder lacks series.json (frequency and covariates)")
         model = cls(cfg, files["series"]["freq"], files["series"].get("covariates", ()))

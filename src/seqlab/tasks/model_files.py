@@ -89,8 +89,12 @@ def save_folder(
     return path
 
 
-def load_folder(path: str | os.PathLike[str], kind: str) -> ModelFolder:
-    """Read a model folder written by ``save_folder`` for a model of ``kind``."""
+def load_folder(path: str | os.PathLike[str], kind: str, config_type: type | None = None) -> ModelFolder:
+    """Read a model folder written by ``save_folder`` for a model of ``kind``.
+
+    With ``config_type`` (a config dataclass), ``config`` comes back as ``config_type(**config)``; a config
+    it does not accept (another version's fields) is a ValueError naming the folder.
+    """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -137,4 +141,10 @@ def load_folder(path: str | os.PathLike[str], kind: str) -> ModelFolder:
             raise ValueError(f"{file_path}: missing; the model folder is incomplete") from None
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise ValueError(f"{file_path}: not valid JSON ({err}); the file is damaged") from None
-    return ModelFolder(header["config"], weights, vocabs, files)
+    config = header["config"]
+    if config_type is not None:
+        try:
+            config = config_type(**config)
+        except TypeError as err:
+            raise ValueError(f"{path}: {CONFIG_FILE} does not describe a {kind} model ({err})") from None
+    return ModelFolder(config, weights, vocabs, files)

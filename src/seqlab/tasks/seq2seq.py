@@ -603,11 +603,7 @@ class Seq2Seq(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Seq2Seq:
         """A model from a folder written by ``save``; it predicts exactly what the saved one did."""
-        config, weights, vocabs, files = load_folder(path, KIND)
-        try:
-            cfg = Seq2SeqConfig(**config)
-        except TypeError as err:
-            raise ValueError(f"{path}: config.json does not describe a seq2seq model ({err})") from None
+        cfg, weights, vocabs, files = load_folder(path, KIND, Seq2SeqConfig)
         missing = sorted({"source", "target"} - set(vocabs)) + sorted(
             {"tokenizer-source", "tokenizer-target"} - set(files)
         )

@@ -487,11 +487,7 @@ class SpeechRecognizer(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> SpeechRecognizer:
         """A recogniser from a folder written by ``save``; it transcribes exactly as the saved one did."""
-        config, weights, vocabs, _ = load_folder(path, KIND)
-        try:
-            cfg = SpeechConfig(**config)
-        except TypeError as err:
-            raise ValueError(f"{path}: config.json does not describe a speech recogniser ({err})") from None
+        cfg, weights, vocabs, _ = load_folder(path, KIND, SpeechConfig)
         if "chars" not in vocabs:
             raise ValueError(f"{path}: the model folder lacks its character vocabulary (vocab-chars.json)")
         model = cls(cfg, vocabs["chars"])

@@ -379,11 +379,7 @@ class Tagger(nn.Module):
     @classmethod
     def load(cls, path: str | os.PathLike[str], map_location: str | torch.device = "cpu") -> Tagger:
         """A tagger from a folder written by ``save``; it predicts exactly what the saved one did."""
-        config, weights, vocabs, _ = load_folder(path, KIND)
-        try:
-            cfg = TaggerConfig(**config)
-        except TypeError as err:
-            raise ValueError(f"{path}: config.json does not describe a tagger ({err})") from None
+        cfg, weights, vocabs, _ = load_folder(path, KIND, TaggerConfig)
         needed = {"words", "chars", "tags"} | ({"bigrams"} if cfg.bigrams else set())
         missing_vocabs = sorted(needed - set(vocabs))
         if missing_vocabs:
