@@ -1,17 +1,35 @@
-"""File helpers shared by the readers and writers: decoding with line numbers, atomic writes."""
+"""File helpers shared by readers and writers: decoding with line numbers, JSONL records, atomic writes."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-__all__ = ["atomic_write_text", "decoded_lines", "read_lines", "split_fields"]
+__all__ = ["atomic_write_text", "decoded_lines", "json_object", "read_lines", "shown", "split_fields"]
 
 _FIELD_SEP = re.compile(r"[ \t]+")
+_SHOWN = 60  # characters of a line shown in an error message
+
+
+def shown(line: str) -> str:
+    """A line for an error message: its repr, cut to 60 characters."""
+    return repr(line if len(line) <= _SHOWN else line[:_SHOWN] + "…")
+
+
+def json_object(line: str, origin: str, expected: str = "a JSON object") -> dict:
+    """One JSONL line as a dict, or a ValueError at ``origin`` ("file:line") saying what came instead."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{origin}: not valid JSON ({e.msg} at column {e.colno}): {shown(line)}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"{origin}: expected {expected}, got a {type(record).__name__}")
+    return record
 
 
 def split_fields(line: str) -> list[str]:

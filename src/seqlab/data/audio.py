@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from seqlab.data._io import atomic_write_text, read_lines
+from seqlab.data._io import atomic_write_text, json_object, read_lines
 
 __all__ = [
     "MEL_SCALES",
@@ -294,15 +294,7 @@ def read_manifest(path: str | os.PathLike[str], *, labelled: bool = True) -> lis
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise ValueError(
-                f'{where}: expected a JSON object like {{"audio": "a.wav", "text": "..."}}, '
-                f"got {line[:60]!r} ({err.msg})"
-            ) from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{where}: expected a JSON object, got {type(record).__name__}")
+        record = json_object(line, where, 'a JSON object like {"audio": "a.wav", "text": "..."}')
         audio = record.get("audio", record.get("audio_filepath"))
         if not isinstance(audio, str) or not audio:
             raise ValueError(f'{where}: expected an "audio" path (a string), got {audio!r}')

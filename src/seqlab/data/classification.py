@@ -48,7 +48,6 @@ import csv
 import functools
 import importlib.util
 import io
-import json
 import logging
 import math
 import os
@@ -60,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from seqlab.data._io import read_lines
+from seqlab.data._io import json_object, read_lines, shown
 
 __all__ = [
     "CLASSIFICATION_CORPORA",
@@ -88,7 +87,6 @@ TEXT_TOKENS = ("word", "char", "jieba")
 SPLITS = ("train", "valid", "test")
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)  # train, valid, test of the corpora without a split of their own
 _SUFFIXES = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".ts": "ts"}
-_SHOWN = 60  # characters of a line shown in an error message
 _MISSING = {"?", "nan", "NaN", "NA", ""}
 
 
@@ -184,10 +182,6 @@ def _jieba():
 
 # ---------------------------------------------------------------------------------------------------
 # Text files: CSV, TSV, JSONL
-
-
-def _shown(line: str) -> str:
-    return repr(line if len(line) <= _SHOWN else line[:_SHOWN] + "…")
 
 
 def resolve_format(path: str | os.PathLike[str], fmt: str = "auto") -> str:
@@ -323,14 +317,7 @@ def _read_jsonl(
         if not line.strip():
             continue
         origin = f"{path}:{lineno}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise ValueError(
-                f"{origin}: not valid JSON ({e.msg} at column {e.colno}): {_shown(line)}"
-            ) from None
-        if not isinstance(record, dict):
-            raise ValueError(f"{origin}: expected a JSON object, got a {type(record).__name__}")
+        record = json_object(line, origin)
         text = record.get(text_column)
         if text is None:
             raise ValueError(
@@ -422,7 +409,7 @@ def read_ts(
             continue
         if not text.startswith("@"):
             raise ValueError(
-                f"{path}:{lineno}: expected a @keyword header line before @data, got {_shown(text)}"
+                f"{path}:{lineno}: expected a @keyword header line before @data, got {shown(text)}"
             )
         key, _, value = text[1:].partition(" ")
         key = key.lower()

@@ -23,14 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from seqlab.data._io import atomic_write_text, read_lines
+from seqlab.data._io import _SHOWN, atomic_write_text, json_object, read_lines, shown
 
 __all__ = ["Pair", "read_parallel", "write_parallel"]
 
 Format = Literal["auto", "tsv", "jsonl"]
 _FORMATS = ("auto", "tsv", "jsonl")
 _JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
-_SHOWN = 60  # characters of a line shown in an error message
 
 
 @dataclass(frozen=True)
@@ -73,10 +72,6 @@ class Pair:
             raise ValueError(f"{self.origin}: expected every reference to be a string, got {refs!r}")
 
 
-def _shown(line: str) -> str:
-    return repr(line if len(line) <= _SHOWN else line[:_SHOWN] + "…")
-
-
 def _resolve_format(path: Path, fmt: str, lines: Sequence[str]) -> str:
     if fmt not in _FORMATS:
         raise ValueError(f"unknown parallel format {fmt!r}; known: {', '.join(_FORMATS)}")
@@ -94,7 +89,7 @@ def _check_side(path: Path, lineno: int, name: str, text: str, line: str) -> Non
     if not text.strip():
         raise ValueError(
             f"{path}:{lineno}: the {name} is {'empty' if not text else 'only whitespace'}; "
-            f"every example needs a non-empty source and target: {_shown(line)}"
+            f"every example needs a non-empty source and target: {shown(line)}"
         )
 
 
@@ -102,12 +97,12 @@ def _read_tsv_line(path: Path, lineno: int, line: str) -> Pair:
     n_tabs = line.count("\t")
     if n_tabs == 0:
         raise ValueError(
-            f"{path}:{lineno}: expected source<TAB>target, found no tab: {_shown(line)} "
+            f"{path}:{lineno}: expected source<TAB>target, found no tab: {shown(line)} "
             "(spaces do not separate the sides; for JSON lines pass format='jsonl')"
         )
     if n_tabs > 1:
         raise ValueError(
-            f"{path}:{lineno}: expected exactly one tab (source<TAB>target), found {n_tabs}: {_shown(line)}; "
+            f"{path}:{lineno}: expected exactly one tab (source<TAB>target), found {n_tabs}: {shown(line)}; "
             "a side cannot contain a tab — write JSONL to keep tabs or give several references"
         )
     source, target = line.split("\t")
@@ -117,17 +112,8 @@ def _read_tsv_line(path: Path, lineno: int, line: str) -> Pair:
 
 
 def _read_jsonl_line(path: Path, lineno: int, line: str, source_field: str, target_field: str) -> Pair:
-    try:
-        record = json.loads(line)
-    except json.JSONDecodeError as e:
-        raise ValueError(
-            f"{path}:{lineno}: not valid JSON ({e.msg} at column {e.colno}): {_shown(line)}"
-        ) from e
-    if not isinstance(record, dict):
-        raise ValueError(
-            f"{path}:{lineno}: expected a JSON object with {source_field!r} and {target_field!r}, "
-            f"got a {type(record).__name__}"
-        )
+    expected = f"a JSON object with {source_field!r} and {target_field!r}"
+    record = json_object(line, f"{path}:{lineno}", expected)
     missing = [f for f in (source_field, target_field) if f not in record]
     if missing:
         raise ValueError(
