@@ -342,23 +342,32 @@ class Seq2Seq(nn.Module):
 
     def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """One decoder step: tokens y_{t−1} (N,) → logits (N, V), the next state, α (N, S) or None."""
-        kind = self.config.attention
         e = self.dropout(self.target_embedding(y_prev))  # (N, E)
-        weights = None
+        context, s_t, rnn, weights = self._advance(e, state)
+        h_tilde, logits = self._readout(context, s_t)
+        kind = self.config.attention
+        feed = h_tilde if kind not in ("none", "bahdanau") and state.feed is not None else state.feed
+        return logits, DecoderState(rnn, s_t, feed, state.memory), weights
+
+    def _advance(self, e: Tensor, state: DecoderState) -> tuple[Tensor, Tensor, Any, Tensor | None]:
+        """The recurrent part of a step from the embedded y_{t−1}: context c_t, s_t, the stack's state, α."""
+        kind = self.config.attention
         if kind == "bahdanau":  # attend with s_{t−1}, then step with c_t
             context, weights = self.attention(state.query, state.memory)
             s_t, rnn = self.decoder.step(torch.cat([e, context], dim=-1), state.rnn)
         elif kind == "none":  # the fixed context c, every step
-            context = state.feed
+            context, weights = state.feed, None
             s_t, rnn = self.decoder.step(torch.cat([e, context], dim=-1), state.rnn)
         else:  # Luong: step (reading h̃_{t−1}), then attend with s_t
             x = torch.cat([e, state.feed], dim=-1) if state.feed is not None else e
             s_t, rnn = self.decoder.step(x, state.rnn)
             context, weights = self.attention(s_t, state.memory)
-        h_tilde = torch.tanh(self.combine(torch.cat([context, s_t], dim=-1)))  # (N, H)
-        logits = self.output(self.dropout(h_tilde))  # (N, V)
-        feed = h_tilde if kind not in ("none", "bahdanau") and state.feed is not None else state.feed
-        return logits, DecoderState(rnn, s_t, feed, state.memory), weights
+        return context, s_t, rnn, weights
+
+    def _readout(self, context: Tensor, s_t: Tensor) -> tuple[Tensor, Tensor]:
+        """h̃ = tanh(W_c [c; s]) and the logits W_s h̃, for (…, ·) inputs: one step or all steps at once."""
+        h_tilde = torch.tanh(self.combine(torch.cat([context, s_t], dim=-1)))  # (…, H)
+        return h_tilde, self.output(self.dropout(h_tilde))  # (…, V)
 
     def forward(self, source: Tensor, source_lengths: Tensor, target: Tensor) -> Tensor:
         """Teacher-forced logits (B, L, V) for gold targets (B, L) (y_1 … y_n EOS, 0-padded)."""
@@ -380,16 +389,11 @@ class Seq2Seq(nn.Module):
         inputs = self.dropout(self.target_embedding(torch.cat([bos, target[:, :-1]], dim=1)))  # (B, L, E)
         contexts, queries = [], []
         for e_t in inputs.unbind(1):
-            if self.config.attention == "bahdanau":
-                context, _ = self.attention(state.query, state.memory)
-            else:
-                context = state.feed
-            s_t, rnn = self.decoder.step(torch.cat([e_t, context], dim=-1), state.rnn)
+            context, s_t, rnn, _ = self._advance(e_t, state)
             state = DecoderState(rnn, s_t, state.feed, state.memory)
             contexts.append(context)
             queries.append(s_t)
-        both = torch.cat([torch.stack(contexts, dim=1), torch.stack(queries, dim=1)], dim=-1)  # (B, L, ·)
-        return self.output(self.dropout(torch.tanh(self.combine(both))))  # (B, L, V)
+        return self._readout(torch.stack(contexts, dim=1), torch.stack(queries, dim=1))[1]  # (B, L, V)
 
     def _step_by_step(self, state: DecoderState, target: Tensor, epsilon: float) -> Tensor:
         """``step`` per target position: Luong attention feeds h̃_t back; scheduled sampling reads logits."""
