@@ -160,8 +160,9 @@ class Recurrence(nn.Module):
     output_size: int
 
     # ----------------------------------------------------------------- to implement in subclasses
-    def state_sizes(self) -> tuple[int, ...]:
-        """Feature size of each field of ``State``, in order."""
+    def state_sizes(self) -> tuple[int | tuple[int, ...], ...]:
+        """Per-sequence size of each field of ``State``, in order: an int for a (B, n) vector state, or a
+        shape tuple for a larger one (mLSTM's matrix memory is (B, heads, d_k, d_v))."""
         raise NotImplementedError
 
     def reference_step(self, x_t: Tensor, state: Any) -> tuple[Tensor, Any]:
@@ -199,7 +200,7 @@ class Recurrence(nn.Module):
             device = p.device if device is None else device
             dtype = p.dtype if dtype is None else dtype
         return self.State(
-            *(torch.zeros(batch_size, n, device=device, dtype=dtype) for n in self.state_sizes())
+            *(torch.zeros(batch_size, *_shape(n), device=device, dtype=dtype) for n in self.state_sizes())
         )
 
     def step(self, x_t: Tensor, state: Any = None) -> tuple[Tensor, Any]:
@@ -257,9 +258,11 @@ class Recurrence(nn.Module):
         for t, x_t in enumerate(x.unbind(1)):
             h_t, new_state = step_fn(x_t, state)
             if mask is not None:
-                m = mask[:, t, None]  # (B, 1)
-                h_t = h_t * m
-                new_state = self.State(*(torch.where(m, new, old) for new, old in zip(new_state, state)))
+                m = mask[:, t]  # (B,)
+                h_t = h_t * m[:, None]
+                new_state = self.State(
+                    *(torch.where(_expand(m, new), new, old) for new, old in zip(new_state, state))
+                )
             outputs.append(h_t)
             state = new_state
         return torch.stack(outputs, dim=1), state  # (B, T, H)
@@ -278,23 +281,37 @@ class Recurrence(nn.Module):
         return state
 
 
-def check_state(name: str, state: Any, state_type: type, sizes: tuple[int, ...], batch_size: int) -> None:
-    """Raise a ValueError unless ``state`` is a ``state_type`` of (B, size) tensors."""
+def _shape(size: int | tuple[int, ...]) -> tuple[int, ...]:
+    return (size,) if isinstance(size, int) else tuple(size)
+
+
+def _expand(mask: Tensor, like: Tensor) -> Tensor:
+    """A (B,) mask viewed so it broadcasts against ``like`` (B, ...)."""
+    return mask.view(-1, *([1] * (like.dim() - 1)))
+
+
+def check_state(
+    name: str, state: Any, state_type: type, sizes: tuple[int | tuple[int, ...], ...], batch_size: int
+) -> None:
+    """Raise a ValueError unless ``state`` is a ``state_type`` of (B, *size) tensors."""
     fields = state_type._fields  # type: ignore[attr-defined]
     if (
         not isinstance(state, tuple)
         or len(state) != len(fields)
         or not all(isinstance(s, Tensor) for s in state)
     ):
-        expected = ", ".join(f"{f}=(B={batch_size}, {n})" for f, n in zip(fields, sizes))
+        expected = ", ".join(
+            f"{f}=(B={batch_size}, {', '.join(map(str, _shape(n)))})" for f, n in zip(fields, sizes)
+        )
         raise ValueError(
             f"{name}: expected a state {state_type.__name__}({expected}), got {_describe(state)}; "
             f"build one with .initial_state(batch_size)"
         )
     for field, size, s in zip(fields, sizes, state):
-        if s.dim() != 2 or s.shape[0] != batch_size or s.shape[1] != size:
+        expected = (batch_size, *_shape(size))
+        if tuple(s.shape) != expected:
             raise ValueError(
-                f"{name}: expected state.{field} of shape ({batch_size}, {size}), "
+                f"{name}: expected state.{field} of shape {expected}, "
                 f"got {tuple(s.shape)}; the state must match the batch of the input"
             )
 
