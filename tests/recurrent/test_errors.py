@@ -130,3 +130,14 @@ def test_torch_interop_errors():
     plain = Recurrent("lstm", D, H)
     with pytest.raises(ValueError, match=r"missing: \['bias_hh_l0'\]; unexpected: none"):
         plain.load_torch_state_dict({k: v for k, v in plain.torch_state_dict().items() if k != "bias_hh_l0"})
+
+
+def test_state_of_another_recurrence_is_refused_even_when_shapes_match():
+    from seqlab.recurrent import GRU, ElmanRNN, RNNState
+
+    rnn, gru = ElmanRNN(4, 5), GRU(4, 5)
+    _, rnn_state = rnn.step(torch.zeros(2, 4))
+    assert isinstance(rnn_state, RNNState)
+    with pytest.raises(ValueError, match="GRU: expected a state GRUState.*got a RNNState"):
+        gru.step(torch.zeros(2, 4), rnn_state)
+    gru.step(torch.zeros(2, 4), tuple(rnn_state))  # a plain tuple of the right shapes is accepted

@@ -278,7 +278,7 @@ class Recurrence(nn.Module):
         if state is None:
             return self.initial_state(batch_size, x.device, x.dtype)
         check_state(type(self).__name__, state, self.State, self.state_sizes(), batch_size)
-        return state
+        return state if isinstance(state, self.State) else self.State(*state)
 
 
 def _shape(size: int | tuple[int, ...]) -> tuple[int, ...]:
@@ -295,6 +295,11 @@ def check_state(
 ) -> None:
     """Raise a ValueError unless ``state`` is a ``state_type`` of (B, *size) tensors."""
     fields = state_type._fields  # type: ignore[attr-defined]
+    if hasattr(state, "_fields") and not isinstance(state, state_type):
+        raise ValueError(
+            f"{name}: expected a state {state_type.__name__}{fields}, got a {type(state).__name__} — the "
+            "state of another recurrence; build one with .initial_state(batch_size)"
+        )
     if (
         not isinstance(state, tuple)
         or len(state) != len(fields)
