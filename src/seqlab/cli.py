@@ -669,6 +669,139 @@ def _add_transcribe_commands(sub) -> None:
     lm.set_defaults(func=_transcribe_lm)
 
 
+def _generate_train(args: argparse.Namespace) -> int:
+    from seqlab.tasks.generation import LanguageModelConfig
+    from seqlab.tasks.generation_run import GenerationData, train_language_model
+
+    data, model_config, train_config = _training_configs(
+        args, GenerationData, LanguageModelConfig, lambda data: {}
+    )
+    _, result = train_language_model(data, model_config, train_config, resume=args.resume)
+    return _print_training(train_config, result)
+
+
+def _generate_sample(args: argparse.Namespace) -> int:
+    from seqlab.data.text import join_tokens
+    from seqlab.tasks.generation import LanguageModel
+
+    model = LanguageModel.load(args.model)
+    level = model.config.level
+    prime = args.prime.encode("utf-8").decode("unicode_escape") if args.escapes else args.prime
+    if args.beam_size > 1:
+        text = model.beam_continue(
+            prime, max_tokens=args.max_tokens, beam_size=args.beam_size, unknown=args.unknown
+        )
+        sys.stdout.write(prime + text + "\n")
+    else:
+        tokens = model.generate(
+            prime,
+            max_tokens=args.max_tokens,
+            greedy=args.greedy,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            seed=args.seed,
+            unknown=args.unknown,
+        )
+        pieces = []
+        if args.stream:  # each token as it comes
+            sys.stdout.write(prime)
+            for piece in tokens:
+                pieces.append(piece)
+                sys.stdout.write(piece if level == "char" else " " + piece)
+                sys.stdout.flush()
+            sys.stdout.write("\n")
+        else:
+            pieces = list(tokens)
+        text = join_tokens(pieces, level)
+        if not args.stream:
+            sys.stdout.write(prime + text + "\n")
+    if args.output is not None:
+        _write_generated(prime + text, args.output)
+    return 0
+
+
+def _write_generated(text: str, path: Path) -> None:
+    """Save generated text; to a .mid file, the first complete ABC tune of the text, as MIDI."""
+    from seqlab.data._io import atomic_write_text
+
+    if path.suffix.lower() in (".mid", ".midi"):
+        from seqlab.data.music import abc_to_midi, split_abc_tunes
+
+        tunes = split_abc_tunes(text)
+        if not tunes:
+            raise ValueError(
+                f"{path}: the generated text holds no ABC tune (no 'X:' header) to write as MIDI"
+            )
+        abc_to_midi(tunes[0], path)
+    else:
+        atomic_write_text(path, text)
+    logging.getLogger("seqlab").info("wrote %s", path)
+
+
+def _generate_evaluate(args: argparse.Namespace) -> int:
+    from seqlab.data.text import read_text
+    from seqlab.tasks.generation import LanguageModel
+    from seqlab.tasks.generation_run import corpus_text
+
+    model = LanguageModel.load(args.model)
+    if (args.file is None) == (args.corpus is None):
+        raise ValueError("generate evaluate: give a text FILE, or a bundled --corpus NAME")
+    text = read_text(args.file) if args.file is not None else corpus_text(args.corpus, args.split)
+    scores = model.evaluate_text(text, bptt=args.bptt, unknown="unk")
+    print(json.dumps(scores))
+    return 0
+
+
+def _add_generate_commands(sub) -> None:
+    from seqlab.tasks.generation import UNKNOWN_POLICIES, LanguageModelConfig
+    from seqlab.tasks.generation_run import TEXT_CORPORA, GenerationData
+
+    generate = sub.add_parser(
+        "generate", help="language models for generation: train on text or ABC tunes, sample, evaluate"
+    )
+    generate_sub = generate.add_subparsers(dest="generate_command", required=True, metavar="COMMAND")
+    _add_train_command(
+        generate_sub,
+        "train a character or word language model (truncated BPTT, state carried across batches)",
+        GenerationData,
+        LanguageModelConfig,
+        _generate_train,
+    )
+    sample = generate_sub.add_parser(
+        "sample", help="continue a priming text: temperature, top-k, top-p, greedy or beam; --stream"
+    )
+    sample.add_argument("model", type=Path)
+    sample.add_argument("--prime", default="\n", help="the text to continue (default: a newline)")
+    sample.add_argument(
+        "--escapes", action="store_true", help="read backslash escapes in --prime (\\n for a newline)"
+    )
+    sample.add_argument("--max-tokens", type=int, default=500, help="tokens to generate (default: 500)")
+    sample.add_argument("--temperature", type=float, default=1.0, help="> 0 (default: 1)")
+    sample.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
+    sample.add_argument("--top-p", type=float, default=None, help="nucleus sampling: p in (0, 1]")
+    sample.add_argument("--greedy", action="store_true", help="always the most likely token")
+    sample.add_argument("--beam-size", type=int, default=1, help="> 1: the most likely continuation")
+    sample.add_argument("--seed", type=int, default=None, help="for a reproducible sample")
+    sample.add_argument("--stream", action="store_true", help="print each token as it is produced")
+    sample.add_argument(
+        "--unknown", choices=UNKNOWN_POLICIES, default="error",
+        help="prime tokens outside the vocabulary: error (default), skip, or read as <unk>",
+    )  # fmt: skip
+    sample.add_argument(
+        "--output", type=Path, help="also write the text here; a .mid file gets the first ABC tune as MIDI"
+    )
+    sample.set_defaults(func=_generate_sample)
+
+    evaluate = generate_sub.add_parser("evaluate", help="loss, perplexity and bits per character on a text")
+    evaluate.add_argument("model", type=Path)
+    evaluate.add_argument("file", type=Path, nargs="?", help="a UTF-8 text file")
+    evaluate.add_argument("--corpus", choices=tuple(TEXT_CORPORA), help="a bundled corpus instead")
+    evaluate.add_argument("--split", choices=("valid", "test"), default="test")
+    evaluate.add_argument("--bptt", type=int, default=256, help="window length (default: 256)")
+    evaluate.set_defaults(func=_generate_evaluate)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="seqlab", description="Sequence models you can read and run.")
     parser.add_argument("--version", action="version", version=f"seqlab {__version__}")
@@ -684,6 +817,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_classify_commands(sub)
     _add_forecast_commands(sub)
     _add_transcribe_commands(sub)
+    _add_generate_commands(sub)
     return parser
 
 

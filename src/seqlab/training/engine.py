@@ -70,6 +70,7 @@ import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,8 @@ class TrainConfig:
 
     Args:
         max_epochs: passes over the training data (fewer if early stopping fires).
+        max_minutes: stop after this much wall-clock training time (validating and checkpointing at the
+            stop, so the best model so far is kept); None: no time limit. For equal-budget comparisons.
         optimizer: "adam", "adamw" or "sgd".
         lr: base learning rate.
         weight_decay: L2 penalty (Adam, SGD) or decoupled weight decay (AdamW), on every parameter.
@@ -153,7 +156,8 @@ class TrainConfig:
             classifier), or "loss" for a task that names none.
         mode: "max" if a larger ``monitor`` is better (F1, accuracy), "min" if smaller is (loss). None:
             "min" for a monitor named like a loss or an error rate (``loss``, ``*_loss``, ``*error*``,
-            ``wer``, ``per``, ``cer``, ``mae``, ``rmse``, ``mase``, ``smape``), else "max".
+            ``wer``, ``per``, ``cer``, ``mae``, ``rmse``, ``mase``, ``smape``, ``nll``, ``ppl``, ``bpc``),
+            else "max".
         patience: stop after this many validations without improvement; None: no early stopping.
         min_delta: smallest change of ``monitor`` that counts as an improvement.
         out_dir: checkpoints (``out_dir/checkpoints``) and logs (``out_dir/logs``, ``out_dir/tensorboard``).
@@ -168,6 +172,7 @@ class TrainConfig:
     """
 
     max_epochs: int = 10
+    max_minutes: float | None = None
     optimizer: str = "adam"
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -195,6 +200,11 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _check_int("max_epochs", self.max_epochs, 1)
+        if self.max_minutes is not None and (not _is_number(self.max_minutes) or self.max_minutes <= 0):
+            raise ValueError(
+                "TrainConfig: expected max_minutes to be a number > 0 or None (no limit), "
+                f"got {self.max_minutes!r}"
+            )
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         if not _is_number(self.lr) or self.lr <= 0:
             raise ValueError(f"TrainConfig: expected lr to be a number > 0, got {self.lr!r}")
@@ -294,7 +304,7 @@ class TrainConfig:
         return f"val_{self.monitor}"
 
 
-_SMALLER_IS_BETTER = re.compile(r"(^|_)(loss|wer|per|cer|mae|rmse|mse|mase|smape)$|error")
+_SMALLER_IS_BETTER = re.compile(r"(^|_)(loss|wer|per|cer|mae|rmse|mse|mase|smape|nll|ppl|bpc)$|error")
 
 
 def default_mode(monitor: str) -> str:
@@ -628,6 +638,7 @@ def fit(
     loggers = _loggers(config.out_dir)
     trainer = L.Trainer(
         max_epochs=config.max_epochs,
+        max_time=None if config.max_minutes is None else timedelta(minutes=config.max_minutes),
         accelerator=config.accelerator,
         devices=list(config.devices) if isinstance(config.devices, tuple) else config.devices,
         strategy=config.strategy,

@@ -1,0 +1,152 @@
+"""Shakespeare character LM: an LSTM and a Transformer of similar size, each with the same wall-clock budget.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/generation.py --model lstm --minutes 30 \\
+        --json benchmarks/results/2026-11-27-cpu/generation/lstm.json
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/generation.py --model transformer --minutes 30 --json ...
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/generation.py --model lstm --sample-only   # streaming
+
+Trains ``seqlab.tasks.generation_run.train_language_model`` on the Shakespeare plays (split by play:
+validation Macbeth and Twelfth Night, test Hamlet and The Tempest) for ``--minutes`` of wall-clock time
+(validating every quarter epoch, keeping the best), then reports validation and test bits per character,
+training throughput (characters/s), and generation: characters/s and per-character latency at B = 1 —
+the LSTM through ``step`` (one token in, O(1) work), the Transformer re-reading its context for every
+new character (no key/value cache in ``nn.TransformerEncoder``). Running the two models at the same
+time, one thread each, gives both the same share of a loaded machine.
+
+Target (issue 8): validation bpc ≤ 2.1 within 30 minutes of training on this CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+from seqlab.data.text import shakespeare  # noqa: E402
+from seqlab.tasks.generation import LanguageModel, LanguageModelConfig  # noqa: E402
+from seqlab.tasks.generation_run import GenerationData, train_language_model  # noqa: E402
+from seqlab.training import TrainConfig  # noqa: E402
+
+# Similar parameter counts (≈1.9M): a 2-layer LSTM of 384 units; a 4-layer pre-norm Transformer of width 192.
+MODELS = {
+    "lstm": {"architecture": "recurrent", "recurrence": "lstm", "hidden_size": 384, "num_layers": 2},
+    "transformer": {"architecture": "transformer", "hidden_size": 192, "num_layers": 4, "num_heads": 4},
+}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", choices=sorted(MODELS), default="lstm")
+    p.add_argument("--minutes", type=float, default=30.0, help="training budget (wall clock)")
+    p.add_argument("--out-dir", type=Path, default=None, help="default: runs/charlm/<model>")
+    p.add_argument("--bptt", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--sample-only", action="store_true", help="time generation of the saved model only")
+    p.add_argument("--sample-chars", type=int, default=500)
+    p.add_argument("--quick", action="store_true", help="a tiny model and budget (for the tests)")
+    p.add_argument("--json", type=Path, help="write [{name, value, unit, baseline}] here")
+    return p.parse_args(argv)
+
+
+def time_generation(model: LanguageModel, n: int) -> dict[str, float]:
+    """Characters/s and median per-character latency (ms) of streaming generation at B = 1."""
+    stamps = []
+    start = time.perf_counter()
+    for _ in model.generate("ROMEO.\n", max_tokens=n, temperature=0.8, seed=0):
+        stamps.append(time.perf_counter())
+    total = stamps[-1] - start
+    gaps = [b - a for a, b in itertools.pairwise(stamps)]
+    return {"chars_per_s": n / total, "latency_ms": 1000 * statistics.median(gaps)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    torch.set_num_threads(args.threads)
+    out_dir = args.out_dir or ROOT / "runs/charlm" / args.model
+    sizes = dict(MODELS[args.model])
+    data = GenerationData(corpus="shakespeare", bptt=args.bptt, batch_size=args.batch_size)
+    if args.quick:
+        sizes.update(hidden_size=32, num_layers=1)
+        data = GenerationData(corpus="shakespeare", bptt=32, batch_size=8, max_train_chars=20_000)
+    config = LanguageModelConfig(embedding_dim=64, dropout=0.1, context=args.bptt, **sizes)
+    results: list[dict] = []
+    if args.sample_only:
+        model = LanguageModel.load(out_dir / "model")
+    else:
+        train_config = TrainConfig(
+            max_epochs=1000,
+            max_minutes=args.minutes,
+            lr=args.lr,
+            optimizer="adamw",
+            weight_decay=0.01 if args.model == "transformer" else 0.0,
+            grad_clip_norm=1.0,
+            val_check_interval=0.25 if not args.quick else 1.0,
+            out_dir=out_dir,
+            progress_bar=False,
+            log_every_n_steps=100,
+        )
+        start = time.perf_counter()
+        model, result = train_language_model(data, config, train_config)
+        seconds = time.perf_counter() - start
+        steps = result.history[-1]["step"] if result.history else 0
+        chars = steps * data.batch_size * data.bptt
+        valid_bpc = min(r["val_bpc"] for r in result.history)
+        test = model.evaluate_text(shakespeare("test")[: 20_000 if args.quick else None], bptt=args.bptt)
+        params = sum(p.numel() for p in model.parameters())
+        print(
+            f"{args.model}: {params:,} parameters, {seconds / 60:.1f} min, {steps} steps, "
+            f"{chars / seconds:,.0f} training chars/s; best validation bpc {valid_bpc:.3f}, "
+            f"test bpc {test['bpc']:.3f}"
+        )
+        results += [
+            {"name": f"{args.model}/valid_bpc", "value": valid_bpc, "unit": "bits/char", "baseline": None},
+            {"name": f"{args.model}/test_bpc", "value": test["bpc"], "unit": "bits/char", "baseline": None},
+            {
+                "name": f"{args.model}/train_chars_per_s",
+                "value": chars / seconds,
+                "unit": "chars/s",
+                "baseline": None,
+            },
+            {"name": f"{args.model}/parameters", "value": params, "unit": "count", "baseline": None},
+            {"name": f"{args.model}/train_minutes", "value": seconds / 60, "unit": "min", "baseline": None},
+        ]
+    speed = time_generation(model, 50 if args.quick else args.sample_chars)
+    print(
+        f"{args.model}: generation {speed['chars_per_s']:.0f} chars/s, "
+        f"{speed['latency_ms']:.2f} ms per character (B=1, median)"
+    )
+    print(model.sample("ROMEO.\n", max_tokens=300, temperature=0.8, seed=0))
+    results += [
+        {
+            "name": f"{args.model}/generate_chars_per_s",
+            "value": speed["chars_per_s"],
+            "unit": "chars/s",
+            "baseline": None,
+        },
+        {
+            "name": f"{args.model}/generate_latency",
+            "value": speed["latency_ms"],
+            "unit": "ms/char",
+            "baseline": None,
+        },
+    ]
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,138 @@
+"""Train and evaluate a ``LanguageModel`` on a text corpus: what ``seqlab generate`` calls, from Python.
+
+>>> from seqlab.tasks.generation_run import GenerationData, train_language_model
+>>> model, result = train_language_model(
+...     GenerationData(corpus="shakespeare"), LanguageModelConfig(), TrainConfig(max_minutes=30)
+... )
+>>> print(model.sample("ROMEO.\\n", max_tokens=300, temperature=0.8, seed=0))
+
+Corpora: ``shakespeare`` (the plays, split by play: ``seqlab.data.text.shakespeare``), ``essen_abc`` (the
+Essen folk tunes in ABC notation, split by tune: ``seqlab.data.music``), or the user's UTF-8 files
+(``train`` and ``valid``; without ``valid``, the last ``valid_fraction`` of the training text is held out).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from seqlab.data.text import read_text, shakespeare
+from seqlab.training import TrainConfig, TrainResult, fit
+
+from .generation import LanguageModel, LanguageModelConfig, StreamSampler, StreamWindows, _first, stream_rows
+
+__all__ = ["TEXT_CORPORA", "GenerationData", "corpus_text", "load_texts", "train_language_model"]
+
+log = logging.getLogger(__name__)
+
+
+def _essen(split: str) -> str:
+    from seqlab.data.music import essen_tunes
+
+    return "".join(tune.rstrip("\n") + "\n\n" for tune in essen_tunes(split))
+
+
+TEXT_CORPORA: dict[str, Callable[[str], str]] = {"shakespeare": shakespeare, "essen_abc": _essen}
+
+
+def corpus_text(name: str, split: str) -> str:
+    """The text of bundled corpus ``name`` (shakespeare, essen_abc) for ``split`` (train, valid, test)."""
+    if name not in TEXT_CORPORA:
+        raise ValueError(f"unknown text corpus {name!r}; known: {', '.join(TEXT_CORPORA)}")
+    return TEXT_CORPORA[name](split)
+
+
+@dataclass(frozen=True)
+class GenerationData:
+    """Where the text comes from and how it is cut into training windows."""
+
+    corpus: str | None = None  # bundled: shakespeare | essen_abc
+    train: str | None = None  # a UTF-8 text file (instead of a corpus)
+    valid: str | None = None  # a UTF-8 text file; None: the last valid_fraction of the training text
+    valid_fraction: float = 0.05
+    max_train_chars: int | None = None  # keep only the first N characters of the training text
+    bptt: int = 128  # L: tokens per window (truncated BPTT length)
+    batch_size: int = 32  # B: parallel rows of the stream
+
+    def __post_init__(self) -> None:
+        if (self.corpus is None) == (self.train is None):
+            raise ValueError(
+                "GenerationData: give a --train text file, or a bundled --corpus (one of the two)"
+            )
+        if self.corpus is not None and self.corpus not in TEXT_CORPORA:
+            raise ValueError(
+                f"GenerationData: unknown corpus {self.corpus!r}; known: {', '.join(TEXT_CORPORA)}"
+            )
+        if self.corpus is not None and self.valid is not None:
+            raise ValueError("GenerationData: a bundled corpus has its own validation split; drop --valid")
+        for name in ("bptt", "batch_size") + (
+            ("max_train_chars",) if self.max_train_chars is not None else ()
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"GenerationData: expected {name} to be a positive integer, got {value!r}")
+        if not isinstance(self.valid_fraction, (int, float)) or not 0 < self.valid_fraction < 1:
+            raise ValueError(
+                f"GenerationData: expected valid_fraction in (0, 1), got {self.valid_fraction!r}"
+            )
+
+
+def load_texts(data: GenerationData) -> tuple[str, str]:
+    """(training text, validation text) as ``data`` describes them."""
+    if data.corpus is not None:
+        train, valid = corpus_text(data.corpus, "train"), corpus_text(data.corpus, "valid")
+    else:
+        train = read_text(data.train)
+        if data.valid is not None:
+            valid = read_text(data.valid)
+        else:
+            cut = int(len(train) * (1 - data.valid_fraction))
+            train, valid = train[:cut], train[cut:]
+            log.info("holding out the last %d characters of %s for validation", len(valid), data.train)
+    if data.max_train_chars is not None:
+        train = train[: data.max_train_chars]
+    return train, valid
+
+
+def _loader(model: LanguageModel, text: str, data: GenerationData, *, validation: bool, where: str):
+    ids = model.encode(text, unknown="unk" if validation else "error", where=where)
+    try:
+        rows = stream_rows(ids, data.batch_size)
+    except ValueError as err:
+        raise ValueError(f"{where}: {err}") from None
+    overlap = data.bptt // 2 if validation and not model.recurrent else 0
+    windows = StreamWindows(rows, data.bptt, overlap)
+    return DataLoader(windows, batch_sampler=StreamSampler(len(windows)), collate_fn=_first)
+
+
+def train_language_model(
+    data: GenerationData, config: LanguageModelConfig, train_config: TrainConfig, *, resume: bool = False
+) -> tuple[LanguageModel, TrainResult]:
+    """Train on ``data``'s text and save the best model (lowest validation loss) to ``out_dir / "model"``."""
+    train_text, valid_text = load_texts(data)
+    torch.manual_seed(train_config.seed)
+    model = LanguageModel.from_text(train_text, config)
+    if not model.recurrent and data.bptt > config.context:
+        raise ValueError(
+            f"train_language_model: the Transformer's context {config.context} is shorter than bptt "
+            f"{data.bptt}; raise context or lower bptt"
+        )
+    where = data.corpus or data.train
+    train_loader = _loader(model, train_text, data, validation=False, where=f"{where} (training text)")
+    valid_loader = _loader(model, valid_text, data, validation=True, where=f"{where} (validation text)")
+    log.info(
+        "language model: %d training tokens, %d validation tokens, vocabulary %d, %d parameters",
+        len(train_loader.dataset.rows.view(-1)),
+        len(valid_loader.dataset.rows.view(-1)),
+        len(model.vocab),
+        sum(p.numel() for p in model.parameters()),
+    )
+    result = fit(model, train_loader, valid_loader, train_config, resume=resume)
+    model.eval()
+    model.save(Path(train_config.out_dir) / "model")
+    return model, result
