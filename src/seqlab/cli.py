@@ -726,9 +726,9 @@ def _write_generated(text: str, path: Path) -> None:
     from seqlab.data._io import atomic_write_text
 
     if path.suffix.lower() in (".mid", ".midi"):
-        from seqlab.data.music import abc_to_midi, split_abc_tunes
+        from seqlab.data.music import abc_to_midi, split_abc
 
-        tunes = split_abc_tunes(text)
+        tunes = split_abc(text)
         if not tunes:
             raise ValueError(
                 f"{path}: the generated text holds no ABC tune (no 'X:' header) to write as MIDI"

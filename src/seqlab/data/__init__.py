@@ -15,6 +15,8 @@
   speech manifests (``Utterance``, ``read_manifest``); ``synth_speech``: a speech corpus from espeak-ng/flite.
 - ``series``: ``Series``, ``read_series`` — time series in long or wide CSV/Parquet, with frequency, gap and
   NaN policies; bundled real series (airline, lynx, shampoo, sunspots, co2, elec_equip); calendar features.
+- ``text``: ``read_text`` (UTF-8 text for language models), character/word tokens, Shakespeare's plays split
+  by play.
 """
 
 from seqlab.data.batching import BucketBatchSampler, bucket_loaders, pad_batch

@@ -1,5 +1,5 @@
 """Building blocks for task models: the CRF, attention, greedy and beam search decoding, CTC decoding and
-n-gram LMs, embeddings."""
+n-gram LMs, embeddings, sampling (temperature, top-k, top-p)."""
 
 from .attention import KINDS as ATTENTION_KINDS
 from .attention import Attention, AttentionMemory
@@ -23,6 +23,7 @@ from .decoding import (
     select_state,
 )
 from .embeddings import drop_words, init_embedding
+from .sampling import filter_logits, sample_next
 
 __all__ = [
     "ATTENTION_KINDS",
@@ -42,9 +43,11 @@ __all__ = [
     "ctc_labeling_log_probs",
     "ctc_prefix_beam_search",
     "drop_words",
+    "filter_logits",
     "gnmt_length_penalty",
     "greedy_decode",
     "init_embedding",
     "repeat_state",
+    "sample_next",
     "select_state",
 ]

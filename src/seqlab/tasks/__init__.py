@@ -2,6 +2,7 @@
 
 from .classification import ClassificationBatch, Classifier, ClassifierConfig, ClassifierOutput, Prediction
 from .forecasting import ForecastBatch, Forecaster, ForecasterConfig, ForecastOutput, SeriesForecast
+from .generation import LanguageModel, LanguageModelConfig, LMBatch
 from .seq2seq import Seq2Seq, Seq2SeqBatch, Seq2SeqConfig, Translation
 from .speech import SpeechBatch, SpeechConfig, SpeechRecognizer, Streamer
 from .tagging import Tagger, TaggerConfig, TaggingBatch
@@ -15,6 +16,9 @@ __all__ = [
     "ForecastOutput",
     "Forecaster",
     "ForecasterConfig",
+    "LMBatch",
+    "LanguageModel",
+    "LanguageModelConfig",
     "Prediction",
     "Seq2Seq",
     "Seq2SeqBatch",

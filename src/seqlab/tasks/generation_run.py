@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 def _essen(split: str) -> str:
     from seqlab.data.music import essen_tunes
 
-    return "".join(tune.rstrip("\n") + "\n\n" for tune in essen_tunes(split))
+    return "".join(tune.rstrip("\n") + "\n\n" for tune in essen_tunes(split).texts)
 
 
 TEXT_CORPORA: dict[str, Callable[[str], str]] = {"shakespeare": shakespeare, "essen_abc": _essen}
