@@ -28,7 +28,18 @@ VARIANTS = [
     ("lstm", {"peephole": True, "proj_size": 3}),
     ("gru", {"reset_after": False}),
 ]
-ALL = FUSED + VARIANTS
+# The recurrent revival: linear recurrences (minGRU, minLSTM, Mamba's selective SSM), RWKV's WKV, xLSTM.
+MODERN = [
+    ("mingru", {}),
+    ("mingru", {"positive": True, "scan": "log"}),
+    ("minlstm", {}),
+    ("mamba", {"d_state": 3, "d_conv": 3, "expand": 2}),
+    ("rwkv", {}),
+    ("mlstm", {"num_heads": 1, "form": "parallel"}),
+    ("mlstm", {"num_heads": 1, "form": "chunkwise", "chunk_size": 4}),
+    ("slstm", {"num_heads": 5}),
+]
+ALL = FUSED + VARIANTS + MODERN
 
 
 def case_id(case: tuple[str, dict]) -> str:
@@ -39,6 +50,17 @@ def case_id(case: tuple[str, dict]) -> str:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+def random_fields(state, requires_grad: bool = False) -> tuple[torch.Tensor, ...]:
+    """Random values shaped like the fields of ``state``, ones some history could have produced: RWKV's
+    denominator b is a sum of positive terms, so it is drawn positive."""
+    fields = []
+    for name, t in zip(type(state)._fields, state):
+        value = torch.rand_like(t) + 0.5 if type(state).__name__ == "RWKVState" and name == "b" else None
+        value = torch.randn_like(t) if value is None else value
+        fields.append(value.requires_grad_(requires_grad))
+    return tuple(fields)
 
 
 def randomize_(module: torch.nn.Module, scale: float = 0.5) -> torch.nn.Module:

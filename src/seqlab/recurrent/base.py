@@ -158,6 +158,7 @@ class Recurrence(nn.Module):
     input_size: int
     hidden_size: int
     output_size: int
+    fusable: bool = False  # True where one call of torch's fused RNN kernel computes the layer exactly
 
     # ----------------------------------------------------------------- to implement in subclasses
     def state_sizes(self) -> tuple[int | tuple[int, ...], ...]:

@@ -9,7 +9,11 @@ from typing import Any
 from .base import Recurrence
 from .gru import GRU
 from .lstm import LSTM
+from .mamba import Mamba
+from .mingru import MinGRU, MinLSTM
 from .rnn import ElmanRNN
+from .rwkv import RWKV
+from .xlstm import MLSTM, SLSTM
 
 __all__ = ["RECURRENCES", "build_recurrence", "recurrence_options", "register_recurrence"]
 
@@ -17,6 +21,12 @@ RECURRENCES: dict[str, type[Recurrence]] = {
     "rnn": ElmanRNN,
     "lstm": LSTM,
     "gru": GRU,
+    "mingru": MinGRU,
+    "minlstm": MinLSTM,
+    "mamba": Mamba,
+    "rwkv": RWKV,
+    "mlstm": MLSTM,
+    "slstm": SLSTM,
 }
 
 
