@@ -12,10 +12,12 @@ Sections:
 - ``scans``: every ``linear_scan`` method, fwd+bwd, B=16, S=256, T = 256, 1024, 4096, relative to the
   sequential scan, and each method's float32 error against a float64 loop (max |h − h_ref| / max |h_ref|).
 - ``streaming``: every registered recurrence (of rnn, lstm, gru, mingru, minlstm, mlstm, slstm, mamba,
-  rwkv) fed one token at a time through ``.step`` at B=1, D=H=128: µs per token against
-  ``torch.nn.GRU`` called per token, plus the state size in bytes and the parameter count.
-- ``lengths``: the same recurrences, fwd+bwd at T = 256, 1024, 4096 (B=8, D=H=128), against
-  ``torch.nn.GRU(128, 128)`` at the same T: how the cost grows with the sequence length.
+  rwkv) fed one token at a time through ``.step`` at B=1, D=128, each with the hidden size that gives it
+  about the parameters of an LSTM(128, 128) (``comparable_size``): µs per token against
+  ``torch.nn.LSTM(128, 128)`` called per token, plus the state size in bytes and the parameter count.
+- ``lengths``: the same layers, fwd+bwd at T = 256, 1024, 4096 (B=8, D=128), against
+  ``torch.nn.LSTM(128, 128)`` at the same T: how the cost grows with the sequence length. mLSTM runs
+  in both its parallel (O(T²)) and chunkwise (O(T)) forms.
 
 Every line prints ``ours/<baseline> = r x``; below 1.0 is faster. Contenders alternate call by call and
 medians are reported, so drift (and other processes on a shared machine) hits all sides alike. Run with
@@ -253,22 +255,50 @@ def available_recurrences() -> list[str]:
     return [n for n in RECURRENCE_NAMES if n in RECURRENCES]
 
 
+def comparable_size(name: str, D: int, target: int, options: dict | None = None) -> int:
+    """The hidden size (a multiple of 8) whose layer has the parameter count closest to ``target``."""
+
+    def params(H: int) -> int:
+        return sum(p.numel() for p in build_recurrence(name, D, H, options).parameters())
+
+    lo, hi = 1, 8 * D  # in units of 8; the count grows with H, so bisect for the first H at or above target
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if params(8 * mid) < target else (lo, mid)
+    return min((8 * max(lo - 1, 1), 8 * lo), key=lambda H: abs(params(H) - target))
+
+
+def _variants(names: list[str]) -> list[tuple[str, str, dict]]:
+    """(label, registry name, options): each name, and mLSTM in both of its training forms."""
+    out = []
+    for name in names:
+        if name == "mlstm":
+            out += [
+                ("mlstm-parallel", name, {"form": "parallel"}),
+                ("mlstm-chunkwise", name, {"form": "chunkwise"}),
+            ]
+        else:
+            out.append((name, name, {}))
+    return out
+
+
 def streaming_benchmark(args, device: torch.device, repeats: int, names: list[str], record) -> None:
-    """µs per token at B=1 through .step, against torch.nn.GRU called once per token."""
+    """µs per token at B=1 through .step, against torch.nn.LSTM called once per token."""
     D = H = 16 if args.quick else 128
     tokens = 20 if args.quick else 200
     xs = torch.randn(tokens, 1, D, device=device)
-    gru = nn.GRU(D, H, batch_first=True).to(device)
+    lstm = nn.LSTM(D, H, batch_first=True).to(device)
 
     def run_base() -> None:
         with torch.inference_mode():
             state = None
             for x_t in xs:
-                _, state = gru(x_t[:, None], state)
+                _, state = lstm(x_t[:, None], state)
 
-    base_params = sum(p.numel() for p in gru.parameters())
+    base_params = sum(p.numel() for p in lstm.parameters())
     for name in names:
-        layer = build_recurrence(name, D, H).to(device).eval()
+        size = comparable_size(name, D, base_params)
+        layer = build_recurrence(name, D, size).to(device).eval()
 
         def run_ours(layer=layer) -> None:
             with torch.inference_mode():
@@ -277,34 +307,35 @@ def streaming_benchmark(args, device: torch.device, repeats: int, names: list[st
                     _, state = layer.step(x_t, state)
 
         t_ours, t_base = compare_many([run_ours, run_base], max(3, repeats // 2), str(device))
-        record(
-            f"stream-{name}/B1-D{D}-H{H}/per-token", t_ours / tokens, t_base / tokens, "us", "torch.nn.GRU"
-        )
+        tag = f"stream-{name}/B1-D{D}-H{size}"
+        record(f"{tag}/per-token", t_ours / tokens, t_base / tokens, "us", "torch.nn.LSTM")
         state_bytes = sum(s.numel() * s.element_size() for s in layer.initial_state(1, device))
         params = sum(p.numel() for p in layer.parameters())
-        record(f"stream-{name}/B1-D{D}-H{H}/state", state_bytes, H * 4, "bytes", "torch.nn.GRU")
-        record(f"stream-{name}/B1-D{D}-H{H}/parameters", params, base_params, "params", "torch.nn.GRU")
+        record(f"{tag}/state", state_bytes, 2 * H * 4, "bytes", "torch.nn.LSTM")
+        record(f"{tag}/parameters", params, base_params, "params", "torch.nn.LSTM")
 
 
 def lengths_benchmark(args, device: torch.device, repeats: int, names: list[str], record) -> None:
-    """fwd+bwd at growing T, against torch.nn.GRU at the same T."""
+    """fwd+bwd at growing T, against torch.nn.LSTM at the same T (comparable parameter counts)."""
     B, D, H = (2, 16, 16) if args.quick else (8, 128, 128)
     lengths = (16, 64) if args.quick else (256, 1024, 4096)
-    gru = nn.GRU(D, H, batch_first=True).to(device)
+    lstm = nn.LSTM(D, H, batch_first=True).to(device)
+    base_params = sum(p.numel() for p in lstm.parameters())
     for T in lengths:
         x = torch.randn(B, T, D, device=device, requires_grad=True)
         n = max(2, repeats // 3) if T >= 4096 else repeats
-        for name in names:
-            layer = build_recurrence(name, D, H).to(device)
+        for label, name, options in _variants(names):
+            size = comparable_size(name, D, base_params, options)
+            layer = build_recurrence(name, D, size, options).to(device)
             t_ours, t_base = compare_many(
                 [
                     train_step(lambda layer=layer, x=x: layer(x)[0], layer),
-                    train_step(lambda x=x: gru(x)[0], gru),
+                    train_step(lambda x=x: lstm(x)[0], lstm),
                 ],
                 n,
                 str(device),
             )
-            record(f"length-{name}/B{B}-T{T}-D{D}-H{H}/train", t_ours, t_base, "ms", "torch.nn.GRU")
+            record(f"length-{label}/B{B}-T{T}-D{D}-H{size}/train", t_ours, t_base, "ms", "torch.nn.LSTM")
 
 
 if __name__ == "__main__":

@@ -671,19 +671,42 @@ def _add_transcribe_commands(sub) -> None:
 
 def _generate_train(args: argparse.Namespace) -> int:
     from seqlab.tasks.generation import LanguageModelConfig
-    from seqlab.tasks.generation_run import GenerationData, train_language_model
+    from seqlab.tasks.generation_run import GenerationData, train_generator
 
     data, model_config, train_config = _training_configs(
         args, GenerationData, LanguageModelConfig, lambda data: {}
     )
-    _, result = train_language_model(data, model_config, train_config, resume=args.resume)
+    _, result = train_generator(data, model_config, train_config, resume=args.resume)
     return _print_training(train_config, result)
+
+
+def _model_kind(path: Path) -> str:
+    """The ``kind`` a model folder's config.json names (the loaders give the precise errors)."""
+    try:
+        return json.loads((Path(path) / "config.json").read_text(encoding="utf-8")).get("kind", "")
+    except (OSError, ValueError, AttributeError):
+        return ""
+
+
+def _sample_piano_roll(args: argparse.Namespace) -> int:
+    from seqlab.tasks.chorales import PianoRollModel, write_sample
+
+    model = PianoRollModel.load(args.model)
+    if args.output is None:
+        raise ValueError(
+            "generate sample: a piano-roll model needs --output PATH (.mid; a .png is written too)"
+        )
+    midi, png = write_sample(model, args.output, args.max_tokens, seed=args.seed or 0)
+    print(json.dumps({"midi": str(midi), "png": str(png), "frames": args.max_tokens}))
+    return 0
 
 
 def _generate_sample(args: argparse.Namespace) -> int:
     from seqlab.data.text import join_tokens
     from seqlab.tasks.generation import LanguageModel
 
+    if _model_kind(args.model) == "piano_roll":
+        return _sample_piano_roll(args)
     model = LanguageModel.load(args.model)
     level = model.config.level
     prime = args.prime.encode("utf-8").decode("unicode_escape") if args.escapes else args.prime
@@ -744,6 +767,16 @@ def _generate_evaluate(args: argparse.Namespace) -> int:
     from seqlab.tasks.generation import LanguageModel
     from seqlab.tasks.generation_run import corpus_text
 
+    if _model_kind(args.model) == "piano_roll":
+        from seqlab.data.music import bach_chorales
+        from seqlab.tasks.chorales import PianoRollModel, evaluate_piano_roll
+
+        if args.corpus != "chorales":
+            raise ValueError("generate evaluate: a piano-roll model is scored on --corpus chorales")
+        roll_model = PianoRollModel.load(args.model)
+        rolls = bach_chorales(args.split, step=roll_model.config.step).rolls
+        print(json.dumps({"nll": evaluate_piano_roll(roll_model, rolls), "chorales": len(rolls)}))
+        return 0
     model = LanguageModel.load(args.model)
     if (args.file is None) == (args.corpus is None):
         raise ValueError("generate evaluate: give a text FILE, or a bundled --corpus NAME")
@@ -755,10 +788,11 @@ def _generate_evaluate(args: argparse.Namespace) -> int:
 
 def _add_generate_commands(sub) -> None:
     from seqlab.tasks.generation import UNKNOWN_POLICIES, LanguageModelConfig
-    from seqlab.tasks.generation_run import TEXT_CORPORA, GenerationData
+    from seqlab.tasks.generation_run import ROLL_CORPORA, TEXT_CORPORA, GenerationData
 
     generate = sub.add_parser(
-        "generate", help="language models for generation: train on text or ABC tunes, sample, evaluate"
+        "generate",
+        help="generation: character/word LMs on text or ABC tunes, piano-roll models of the Bach chorales",
     )
     generate_sub = generate.add_subparsers(dest="generate_command", required=True, metavar="COMMAND")
     _add_train_command(
@@ -776,7 +810,9 @@ def _add_generate_commands(sub) -> None:
     sample.add_argument(
         "--escapes", action="store_true", help="read backslash escapes in --prime (\\n for a newline)"
     )
-    sample.add_argument("--max-tokens", type=int, default=500, help="tokens to generate (default: 500)")
+    sample.add_argument(
+        "--max-tokens", type=int, default=500, help="tokens (piano rolls: frames) to generate (default: 500)"
+    )
     sample.add_argument("--temperature", type=float, default=1.0, help="> 0 (default: 1)")
     sample.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens")
     sample.add_argument("--top-p", type=float, default=None, help="nucleus sampling: p in (0, 1]")
@@ -789,14 +825,17 @@ def _add_generate_commands(sub) -> None:
         help="prime tokens outside the vocabulary: error (default), skip, or read as <unk>",
     )  # fmt: skip
     sample.add_argument(
-        "--output", type=Path, help="also write the text here; a .mid file gets the first ABC tune as MIDI"
+        "--output",
+        type=Path,
+        help="also write the text here; a .mid file gets the first ABC tune as MIDI; piano-roll models "
+        "write PATH.mid and PATH.png",
     )
     sample.set_defaults(func=_generate_sample)
 
     evaluate = generate_sub.add_parser("evaluate", help="loss, perplexity and bits per character on a text")
     evaluate.add_argument("model", type=Path)
     evaluate.add_argument("file", type=Path, nargs="?", help="a UTF-8 text file")
-    evaluate.add_argument("--corpus", choices=tuple(TEXT_CORPORA), help="a bundled corpus instead")
+    evaluate.add_argument("--corpus", choices=(*TEXT_CORPORA, *ROLL_CORPORA), help="a bundled corpus instead")
     evaluate.add_argument("--split", choices=("valid", "test"), default="test")
     evaluate.add_argument("--bptt", type=int, default=256, help="window length (default: 256)")
     evaluate.set_defaults(func=_generate_evaluate)

@@ -26,7 +26,15 @@ from seqlab.training import TrainConfig, TrainResult, fit
 
 from .generation import LanguageModel, LanguageModelConfig, StreamSampler, StreamWindows, _first, stream_rows
 
-__all__ = ["TEXT_CORPORA", "GenerationData", "corpus_text", "load_texts", "train_language_model"]
+__all__ = [
+    "ROLL_CORPORA",
+    "TEXT_CORPORA",
+    "GenerationData",
+    "corpus_text",
+    "load_texts",
+    "train_generator",
+    "train_language_model",
+]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,7 @@ def _essen(split: str) -> str:
 
 
 TEXT_CORPORA: dict[str, Callable[[str], str]] = {"shakespeare": shakespeare, "essen_abc": _essen}
+ROLL_CORPORA = ("chorales",)  # piano rolls, modelled by seqlab.tasks.chorales.PianoRollModel
 
 
 def corpus_text(name: str, split: str) -> str:
@@ -51,23 +60,23 @@ def corpus_text(name: str, split: str) -> str:
 class GenerationData:
     """Where the text comes from and how it is cut into training windows."""
 
-    corpus: str | None = None  # bundled: shakespeare | essen_abc
+    corpus: str | None = None  # bundled: shakespeare | essen_abc (text) | chorales (piano rolls)
     train: str | None = None  # a UTF-8 text file (instead of a corpus)
     valid: str | None = None  # a UTF-8 text file; None: the last valid_fraction of the training text
     valid_fraction: float = 0.05
     max_train_chars: int | None = None  # keep only the first N characters of the training text
     bptt: int = 128  # L: tokens per window (truncated BPTT length)
-    batch_size: int = 32  # B: parallel rows of the stream
+    batch_size: int = 32  # B: parallel rows of the stream (chorales: chorales per batch)
+    step: float = 1.0  # chorales: the piano roll's time step in quarter notes (JSB's: 1)
 
     def __post_init__(self) -> None:
         if (self.corpus is None) == (self.train is None):
             raise ValueError(
                 "GenerationData: give a --train text file, or a bundled --corpus (one of the two)"
             )
-        if self.corpus is not None and self.corpus not in TEXT_CORPORA:
-            raise ValueError(
-                f"GenerationData: unknown corpus {self.corpus!r}; known: {', '.join(TEXT_CORPORA)}"
-            )
+        if self.corpus is not None and self.corpus not in (*TEXT_CORPORA, *ROLL_CORPORA):
+            known = ", ".join((*TEXT_CORPORA, *ROLL_CORPORA))
+            raise ValueError(f"GenerationData: unknown corpus {self.corpus!r}; known: {known}")
         if self.corpus is not None and self.valid is not None:
             raise ValueError("GenerationData: a bundled corpus has its own validation split; drop --valid")
         for name in ("bptt", "batch_size") + (
@@ -84,6 +93,8 @@ class GenerationData:
 
 def load_texts(data: GenerationData) -> tuple[str, str]:
     """(training text, validation text) as ``data`` describes them."""
+    if data.corpus in ROLL_CORPORA:
+        raise ValueError(f"corpus {data.corpus!r} holds piano rolls, not text; use train_generator")
     if data.corpus is not None:
         train, valid = corpus_text(data.corpus, "train"), corpus_text(data.corpus, "valid")
     else:
@@ -108,6 +119,28 @@ def _loader(model: LanguageModel, text: str, data: GenerationData, *, validation
     overlap = data.bptt // 2 if validation and not model.recurrent else 0
     windows = StreamWindows(rows, data.bptt, overlap)
     return DataLoader(windows, batch_sampler=StreamSampler(len(windows)), collate_fn=_first)
+
+
+def train_generator(
+    data: GenerationData, config: LanguageModelConfig, train_config: TrainConfig, *, resume: bool = False
+) -> tuple[object, TrainResult]:
+    """``train_language_model`` for text; for ``corpus="chorales"`` a ``PianoRollModel`` with the recurrence,
+    sizes and dropout of ``config`` (``seqlab.tasks.chorales.train_chorales``)."""
+    if data.corpus not in ROLL_CORPORA:
+        return train_language_model(data, config, train_config, resume=resume)
+    from .chorales import PianoRollConfig, train_chorales
+
+    roll_config = PianoRollConfig(
+        recurrence=config.recurrence,
+        recurrence_options=config.recurrence_options,
+        hidden_size=config.hidden_size,
+        num_layers=config.num_layers,
+        dropout=config.dropout,
+        step=data.step,
+    )
+    run = train_chorales(roll_config, train_config, batch_size=data.batch_size, resume=resume)
+    log.info("chorales: %s", run.scores)
+    return run.model, run.result
 
 
 def train_language_model(
