@@ -218,3 +218,42 @@ def test_batched_teacher_forcing_equals_the_step_loop(attention):
     assert len(batched[1]) == len(looped[1])
     for a, b in zip(batched[1], looped[1]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("recurrence", ["mingru", "minlstm", "mlstm", "slstm", "mamba", "rwkv"])
+def test_every_registry_recurrence_can_encode_and_decode(recurrence):
+    """States without a vector h (mLSTM's matrix memory, Mamba's conv/SSM states) start the decoder from
+    its zeros; h and c, where a state has them, go through the bridge."""
+    options = {"num_heads": 2} if recurrence in ("mlstm", "slstm") else {}
+    pairs = [Pair("abc", "x y z"), Pair("ab", "x y"), Pair("c", "z")]
+    config = Seq2SeqConfig(
+        recurrence=recurrence,
+        recurrence_options=options,
+        hidden_size=8,
+        embedding_dim=4,
+        num_layers=2,
+        source_tokens="char",
+        target_tokens="word",
+    )
+    torch.manual_seed(0)
+    model = Seq2Seq.from_data(pairs, config)
+    assert set(model.bridge) == {"h", "c"} & set(model.decoder.initial_state(1)[0]._fields)
+    loss = model.training_loss(model.collate(model.encode(pairs)))
+    loss.backward()
+    assert torch.isfinite(loss) and all(
+        torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None
+    )
+    assert len(model.translate(["abc", "c"], beam_size=2)) == 2
+
+
+def test_the_fixed_context_is_the_final_forward_and_first_backward_output():
+    pairs = [Pair("abcd", "x y"), Pair("ab", "y")]
+    torch.manual_seed(0)
+    model = Seq2Seq.from_data(pairs, Seq2SeqConfig(attention="none", hidden_size=6, embedding_dim=4,
+                                                   source_tokens="char", target_tokens="word"))  # fmt: skip
+    model.eval()  # no dropout on the embeddings
+    batch = model.collate(model.encode(pairs))
+    state = model.start(batch.source, batch.source_lengths)
+    _, final = model.encoder(model.source_embedding(batch.source), lengths=batch.source_lengths)
+    top = final[-1]
+    torch.testing.assert_close(state.feed, torch.cat([top.forward.h, top.backward.h], dim=-1))

@@ -4,7 +4,8 @@ The chapter's Seq2Seq (Sutskever et al. 2014; Cho et al. 2014): an encoder reads
 into annotations h_1 … h_S, a decoder writes the target y_1 … y_L one token at a time::
 
     h_1 … h_S  = Encoder(x_1 … x_S)                       any registry recurrence, optionally 2-direction
-    s_0        = tanh(W_b [h→_S; h←_1])                   the bridge, per layer and state field (h, c)
+    s_0        = tanh(W_b [h→_S; h←_1])                   the bridge, per layer and state field (h, c;
+                                                          other fields start from the decoder's zeros)
     s_t        = Decoder([E y_{t−1}; extra_t], s_{t−1})    extra_t depends on the attention, below
     h̃_t        = tanh(W_c [c_t; s_t])                     the attentional vector
     p(y_t | y_<t, x) = softmax(W_s h̃_t)
@@ -54,6 +55,7 @@ from seqlab.nn import (
 )
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
+from seqlab.recurrent.base import gather_last
 
 from .model_files import load_folder, save_folder
 
@@ -255,17 +257,27 @@ class Seq2Seq(nn.Module):
             options=c.recurrence_options,
         )
         S = self.decoder.output_size  # s_t's size (H, or the projection size of an LSTM with one)
-        # the bridge: a linear map per state field (h, and c for an LSTM), shared by the layers
+        # the bridge: a linear map per vector state field h (and c, for an LSTM), shared by the layers;
+        # other fields (mLSTM's matrix memory, Mamba's conv and SSM states, RWKV's WKV sums) start from
+        # the decoder's initial state, as their meaning does not carry across recurrences
         enc_layer = self.encoder.initial_state(1)[0]
         enc_fields = enc_layer.forward if c.bidirectional else enc_layer
         dec_fields = self.decoder.initial_state(1)[0]
         dirs = 2 if c.bidirectional else 1
+        bridged = [
+            name
+            for name in ("h", "c")
+            if name in dec_fields._fields
+            and name in enc_fields._fields
+            and getattr(dec_fields, name).dim() == 2
+            and getattr(enc_fields, name).dim() == 2
+        ]
         self.bridge = nn.ModuleDict(
             {
                 name: nn.Linear(
                     dirs * getattr(enc_fields, name).shape[-1], getattr(dec_fields, name).shape[-1]
                 )
-                for name in dec_fields._fields
+                for name in bridged
             }
         )
         additive = c.attention in ("bahdanau", "concat")
@@ -316,9 +328,12 @@ class Seq2Seq(nn.Module):
         """Encode padded source ids (B, S) and return the decoder's initial state."""
         c = self.config
         h, final = self.encoder(self.dropout(self.source_embedding(source)), lengths=lengths)  # (B, S, Hk)
-        rnn = tuple(self._bridge(layer) for layer in final)
-        top = final[-1]
-        c_fixed = torch.cat([top.forward.h, top.backward.h], dim=-1) if c.bidirectional else top.h  # (B, Hk)
+        start = self.decoder.initial_state(h.shape[0], h.device, h.dtype)
+        rnn = tuple(self._bridge(layer, first) for layer, first in zip(final, start))
+        c_fixed = gather_last(h, lengths)  # (B, Hk): h→_S, and in a bidirectional encoder …
+        if c.bidirectional:
+            half = h.shape[-1] // 2
+            c_fixed = torch.cat([c_fixed[:, :half], h[:, 0, half:]], dim=-1)  # … h←_1: [h→_S; h←_1]
         memory = None
         if self.attention is not None:
             mask = torch.arange(h.shape[1], device=h.device)[None, :] < lengths[:, None]  # (B, S)
@@ -329,16 +344,21 @@ class Seq2Seq(nn.Module):
             feed = h.new_zeros(h.shape[0], c.hidden_size)  # h̃_0 = 0
         else:
             feed = None
-        return DecoderState(rnn, rnn[-1][0], feed, memory)
+        top = rnn[-1]
+        query = getattr(top, "h", None)
+        if query is None or query.dim() != 2 or query.shape[-1] != self.decoder.output_size:
+            query = h.new_zeros(h.shape[0], self.decoder.output_size)  # s_0 for a state without h
+        return DecoderState(rnn, query, feed, memory)
 
-    def _bridge(self, layer: Any) -> Any:
-        """s_0 = tanh(W_b [h→_S; h←_1]) for each field of one layer's final encoder state."""
+    def _bridge(self, layer: Any, first: Any) -> Any:
+        """s_0 = tanh(W_b [h→_S; h←_1]) for the h (and c) fields of one layer's final encoder state; the
+        decoder layer's initial state ``first`` for any other field."""
         directions = (layer.forward, layer.backward) if self.config.bidirectional else (layer,)
         fields = {
             name: torch.tanh(linear(torch.cat([getattr(d, name) for d in directions], dim=-1)))
             for name, linear in self.bridge.items()
         }
-        return type(directions[0])(**fields)
+        return first._replace(**fields)
 
     def step(self, y_prev: Tensor, state: DecoderState) -> tuple[Tensor, DecoderState, Tensor | None]:
         """One decoder step: tokens y_{t−1} (N,) → logits (N, V), the next state, α (N, S) or None."""
