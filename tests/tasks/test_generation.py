@@ -227,3 +227,12 @@ def test_run_inputs_are_checked(tmp_path):
         LanguageModelConfig(dropout=1.0)
     with pytest.raises(ValueError, match="divisible by num_heads"):
         LanguageModelConfig(architecture="transformer", hidden_size=10, num_heads=4)
+
+
+def test_a_chinese_text_is_modelled_character_by_character():
+    text = "床前明月光，疑是地上霜。举头望明月，低头思故乡。\n" * 4
+    model = tiny(text)
+    assert len(model.vocab) == len(set(text)) + 2  # every character, plus <pad> and <unk>
+    sample = model.sample("明月", max_tokens=10, seed=0)
+    assert len(sample) == 10 and set(sample) <= set(text)
+    assert model.evaluate_text(text)["tokens"] == len(text) - 1
