@@ -48,7 +48,7 @@ from seqlab.data.music import (
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
-from .model_files import load_folder, save_folder
+from .model_files import load_folder, load_weights, save_folder
 
 __all__ = [
     "ChoraleRun",
@@ -241,13 +241,7 @@ class PianoRollModel(nn.Module):
         """A model from a folder written by ``save``; it predicts exactly what the saved one did."""
         cfg, weights, _, _ = load_folder(path, KIND, PianoRollConfig)
         model = cls(cfg)
-        result = model.load_state_dict(weights, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(
-                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
-                f"unexpected {result.unexpected_keys}"
-            )
-        return model.to(map_location).eval()
+        return load_weights(model, weights, path).to(map_location).eval()
 
 
 def _mask(lengths: Tensor, T: int) -> Tensor:

@@ -68,7 +68,7 @@ from seqlab.nn import drop_words, init_embedding
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
-from .model_files import load_folder, save_folder
+from .model_files import load_folder, load_weights, save_folder
 
 __all__ = [
     "CLASS_WEIGHTS",
@@ -545,13 +545,7 @@ class Classifier(nn.Module):
             raise ValueError(f"{path}: the model folder lacks {missing}")
         num_features = files["series"].get("num_features") if cfg.inputs == "series" else None
         model = cls(cfg, vocabs["labels"], vocabs.get("tokens"), num_features)
-        result = model.load_state_dict(weights, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(
-                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
-                f"unexpected {result.unexpected_keys}"
-            )
-        return model.to(map_location).eval()
+        return load_weights(model, weights, path).to(map_location).eval()
 
 
 def _as_example(e: Example | str | np.ndarray, k: int) -> Example:

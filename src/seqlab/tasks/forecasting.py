@@ -66,7 +66,7 @@ from seqlab.data.series import Series, calendar_features, check_frequency, check
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
-from .model_files import load_folder, save_folder
+from .model_files import load_folder, load_weights, save_folder
 
 __all__ = [
     "HEADS",
@@ -623,13 +623,7 @@ class Forecaster(nn.Module):
         if "series" not in files or "freq" not in files["series"]:
             raise ValueError(f"{path}: the model folder lacks series.json (frequency and covariates)")
         model = cls(cfg, files["series"]["freq"], files["series"].get("covariates", ()))
-        result = model.load_state_dict(weights, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(
-                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
-                f"unexpected {result.unexpected_keys}"
-            )
-        return model.to(map_location).eval()
+        return load_weights(model, weights, path).to(map_location).eval()
 
 
 def _probe_timestamps(freq: str) -> Any:

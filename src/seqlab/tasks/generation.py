@@ -62,7 +62,7 @@ from seqlab.nn.sampling import check_sampling, sample_next
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
-from .model_files import load_folder, save_folder
+from .model_files import load_folder, load_weights, save_folder
 
 __all__ = [
     "ARCHITECTURES",
@@ -503,13 +503,7 @@ class LanguageModel(nn.Module):
         model = cls(cfg, vocabs["tokens"])
         if cfg.tie_weights:
             weights.setdefault("output.weight", weights.get("embedding.weight"))
-        result = model.load_state_dict(weights, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(
-                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
-                f"unexpected {result.unexpected_keys}"
-            )
-        return model.to(map_location).eval()
+        return load_weights(model, weights, path).to(map_location).eval()
 
 
 def _detach(state: Any) -> Any:

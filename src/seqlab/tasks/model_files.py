@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from torch import Tensor
+from torch.nn import Module
 
 from seqlab.data import Vocab
 
-__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "ModelFolder", "load_folder", "save_folder"]
+__all__ = ["CONFIG_FILE", "WEIGHTS_FILE", "ModelFolder", "load_folder", "load_weights", "save_folder"]
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -148,3 +149,15 @@ def load_folder(path: str | os.PathLike[str], kind: str, config_type: type | Non
         except TypeError as err:
             raise ValueError(f"{path}: {CONFIG_FILE} does not describe a {kind} model ({err})") from None
     return ModelFolder(config, weights, vocabs, files)
+
+
+def load_weights(model: Module, weights: Mapping[str, Tensor], path: str | os.PathLike[str]) -> Module:
+    """Load ``weights`` (read from the folder ``path``) into ``model``; a ValueError naming the folder and
+    the missing and unexpected names if they do not fit the model its config describes."""
+    result = model.load_state_dict(weights, strict=False)
+    if result.missing_keys or result.unexpected_keys:
+        raise ValueError(
+            f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
+            f"unexpected {result.unexpected_keys}"
+        )
+    return model

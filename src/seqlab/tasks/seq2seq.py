@@ -57,7 +57,7 @@ from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 from seqlab.recurrent.base import gather_last
 
-from .model_files import load_folder, save_folder
+from .model_files import load_folder, load_weights, save_folder
 
 __all__ = [
     "ATTENTIONS",
@@ -640,13 +640,7 @@ class Seq2Seq(nn.Module):
             vocabs["source"],
             vocabs["target"],
         )
-        result = model.load_state_dict(weights, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(
-                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
-                f"unexpected {result.unexpected_keys}"
-            )
-        return model.to(map_location).eval()
+        return load_weights(model, weights, path).to(map_location).eval()
 
 
 class Encoded(NamedTuple):

@@ -58,7 +58,7 @@ from seqlab.nn.ctc import NgramLM, ctc_greedy_decode, ctc_prefix_beam_search
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
-from .model_files import load_folder, save_folder
+from .model_files import load_folder, load_weights, save_folder
 
 __all__ = [
     "BLANK",
@@ -491,13 +491,7 @@ class SpeechRecognizer(nn.Module):
         if "chars" not in vocabs:
             raise ValueError(f"{path}: the model folder lacks its character vocabulary (vocab-chars.json)")
         model = cls(cfg, vocabs["chars"])
-        result = model.load_state_dict(weights, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(
-                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
-                f"unexpected {result.unexpected_keys}"
-            )
-        return model.to(map_location).eval()
+        return load_weights(model, weights, path).to(map_location).eval()
 
 
 class Streamer:

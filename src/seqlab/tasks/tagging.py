@@ -43,7 +43,7 @@ from seqlab.nn import CRF, PAD_TAG, drop_words, init_embedding
 from seqlab.options import check_choices, check_positive_ints
 from seqlab.recurrent import RECURRENCES, Recurrent
 
-from .model_files import load_folder, save_folder
+from .model_files import load_folder, load_weights, save_folder
 
 __all__ = ["Encoded", "Tagger", "TaggerConfig", "TaggingBatch", "bigrams_of", "load_vectors"]
 
@@ -385,13 +385,7 @@ class Tagger(nn.Module):
         if missing_vocabs:
             raise ValueError(f"{path}: the model folder lacks the vocabularies {missing_vocabs}")
         model = cls(cfg, vocabs["words"], vocabs["chars"], vocabs["tags"], vocabs.get("bigrams"))
-        result = model.load_state_dict(weights, strict=False)
-        if result.missing_keys or result.unexpected_keys:
-            raise ValueError(
-                f"{path}: the weights do not fit the config: missing {result.missing_keys}, "
-                f"unexpected {result.unexpected_keys}"
-            )
-        return model.to(map_location).eval()
+        return load_weights(model, weights, path).to(map_location).eval()
 
     def init_word_vectors(self, path: str | os.PathLike[str]) -> int:
         """Initialise word embeddings from a word2vec/GloVe text file; returns how many words were found."""
