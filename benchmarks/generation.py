@@ -61,6 +61,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bptt", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument(
+        "--schedule", choices=("plateau", "cosine"), default="plateau",
+        help="plateau: halve the LR when an epoch does not improve; cosine: warm up 200 steps, then decay "
+        "to 0 over --epochs (the time limit may stop it first)",
+    )  # fmt: skip
+    p.add_argument("--epochs", type=int, default=1000, help="with --schedule cosine: the decay's length")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--sample-only", action="store_true", help="time generation of the saved model only")
     p.add_argument("--sample-chars", type=int, default=500)
@@ -114,16 +120,19 @@ def main(argv: list[str] | None = None) -> None:
     if args.sample_only:
         model = LanguageModel.load(out_dir / "model")
     else:
+        schedule = (
+            {"schedule": "plateau", "plateau_factor": 0.5, "plateau_patience": 0}
+            if args.schedule == "plateau"
+            else {"schedule": "cosine", "warmup_steps": 200}
+        )
         train_config = TrainConfig(
-            max_epochs=1000,
+            max_epochs=args.epochs,
             max_minutes=args.minutes,
             lr=args.lr,
             optimizer="adamw",
             weight_decay=0.01 if args.model == "transformer" else 0.0,
             grad_clip_norm=1.0,
-            schedule="plateau",  # halve the learning rate when a validation does not improve
-            plateau_factor=0.5,
-            plateau_patience=0,
+            **schedule,
             val_check_interval=0.25 if not args.quick else 1.0,
             out_dir=out_dir,
             progress_bar=False,
