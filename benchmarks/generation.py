@@ -55,7 +55,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--model", choices=sorted(MODELS), default="lstm")
     p.add_argument("--corpus", choices=("shakespeare", "essen_abc"), default="shakespeare")
     p.add_argument("--tunes", type=int, default=200, help="essen_abc: tunes to sample and parse")
-    p.add_argument("--temperature", type=float, default=1.0, help="essen_abc: sampling temperature")
+    p.add_argument("--temperature", default="1.0", help="essen_abc: sampling temperature(s), comma-separated")
     p.add_argument("--minutes", type=float, default=30.0, help="training budget (wall clock)")
     p.add_argument("--out-dir", type=Path, default=None, help="default: runs/charlm/<model>")
     p.add_argument("--bptt", type=int, default=128)
@@ -87,21 +87,32 @@ def time_generation(model: LanguageModel, n: int) -> dict[str, float]:
 
 
 def abc_parse_rate(model: LanguageModel, n: int, temperature: float, name: str, out_dir: Path) -> list[dict]:
-    """Sample ``n`` tunes and count those music21 parses; write the first that parses as MIDI."""
+    """Sample ``n`` tunes; count those music21 parses, and those it also writes as MIDI (the first of
+    which is saved)."""
     from seqlab.data.music import abc_parses, abc_to_midi
 
-    parsed, first = 0, None
+    parsed = exported = 0
+    first = None
     for k in range(n):
         text = model.sample("X:1\n", max_tokens=1500, temperature=temperature, seed=k, stop="\n\n")
         tune = "X:1\n" + text.strip() + "\n"
         if abc_parses(tune):
             parsed += 1
-            first = first or tune
-    print(f"{name}: {parsed}/{n} sampled tunes parse with music21 (temperature {temperature})")
+            if abc_parses(tune, midi=True):
+                exported += 1
+                first = first or tune
+    print(
+        f"{name}: {parsed}/{n} sampled tunes parse with music21, {exported}/{n} also export to MIDI "
+        f"(temperature {temperature})"
+    )
     if first is not None:
         print(first)
-        abc_to_midi(first, out_dir / "sampled_tune.mid")
-    return [{"name": f"{name}/abc_parse_rate", "value": parsed / n, "unit": "fraction", "baseline": None}]
+        abc_to_midi(first, out_dir / f"sampled_tune_t{temperature:g}.mid")
+    tag = f"{name}/t{temperature:g}"
+    return [
+        {"name": f"{tag}/abc_parse_rate", "value": parsed / n, "unit": "fraction", "baseline": None},
+        {"name": f"{tag}/abc_midi_rate", "value": exported / n, "unit": "fraction", "baseline": None},
+    ]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -165,7 +176,8 @@ def main(argv: list[str] | None = None) -> None:
             {"name": f"{name}/train_minutes", "value": seconds / 60, "unit": "min", "baseline": None},
         ]
     if args.corpus == "essen_abc":
-        results += abc_parse_rate(model, 3 if args.quick else args.tunes, args.temperature, name, out_dir)
+        for temperature in (float(t) for t in args.temperature.split(",")):
+            results += abc_parse_rate(model, 3 if args.quick else args.tunes, temperature, name, out_dir)
     speed = time_generation(model, 50 if args.quick else args.sample_chars)
     print(
         f"{name}: generation {speed['chars_per_s']:.0f} chars/s, "

@@ -362,3 +362,13 @@ def test_essen_collection_splits_by_song():
     events = M.abc_events(first)
     assert events[0] == NoteEvent(67, Fraction(2)) and sum(e.duration for e in events) == 168
     assert math.isclose(float(sum(e.duration for e in events if e.pitch is None)), 16.0)
+
+
+def test_a_tune_that_parses_but_cannot_be_written_as_midi_is_a_clear_error(tmp_path):
+    # Sampled by an Essen LM: music21 parses it, but its MIDI writer fails on the 6/4 pickup layout
+    # (StreamException: the TimeSignature "is already found in this Stream").
+    tune = "X:1\nM:6/4\nL:1/16\nK:G\nG4B4A4 | G4F4A12 | A8z8\nB4d6e2 | d4c4d4A4 | _B8d4B4 | G8z8 | z4\n"
+    assert M.abc_parses(tune) and not M.abc_parses(tune, midi=True)
+    with pytest.raises(ValueError, match="cannot be written as MIDI"):
+        M.abc_to_midi(tune, tmp_path / "tune.mid")
+    assert not list(tmp_path.iterdir())  # nothing half-written

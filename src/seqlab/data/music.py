@@ -59,6 +59,7 @@ import logging
 import math
 import os
 import re
+import tempfile
 import warnings
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -171,7 +172,12 @@ def write_midi(score: Any, path: str | os.PathLike[str]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        mf = _quiet(lambda: m21.midi.translate.streamToMidiFile(score))
+        try:
+            mf = _quiet(lambda: m21.midi.translate.streamToMidiFile(score))
+        except Exception as err:  # music21 raises StreamException, MidiException, … on odd scores
+            raise ValueError(
+                f"write_midi: the score cannot be written as MIDI ({type(err).__name__}: {_short(err)})"
+            ) from None
         mf.open(str(tmp), "wb")
         try:
             mf.write()
@@ -266,10 +272,14 @@ def parse_abc(text: str) -> Any:
     return score
 
 
-def abc_parses(text: str) -> bool:
-    """True if music21 parses the ABC tune ``text`` into at least one note."""
+def abc_parses(text: str, *, midi: bool = False) -> bool:
+    """True if music21 parses the ABC tune ``text`` into at least one note (and, with ``midi``, can also
+    write the result as a MIDI file)."""
     try:
-        parse_abc(text)
+        score = parse_abc(text)
+        if midi:
+            with tempfile.TemporaryDirectory() as folder:
+                write_midi(score, Path(folder) / "tune.mid")
     except ValueError:
         return False
     return True
