@@ -53,6 +53,7 @@ Piano rolls (Bach chorales, 371 in music21's Riemenschneider iterator)
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -174,10 +175,15 @@ def write_midi(score: Any, path: str | os.PathLike[str]) -> Path:
     try:
         try:
             mf = _quiet(lambda: m21.midi.translate.streamToMidiFile(score))
-        except Exception as err:  # music21 raises StreamException, MidiException, … on odd scores
-            raise ValueError(
-                f"write_midi: the score cannot be written as MIDI ({type(err).__name__}: {_short(err)})"
-            ) from None
+        except Exception:  # music21 raises StreamException, MidiException, … on some scores
+            # e.g. 13% of the Essen tunes (a TimeSignature "already found in this Stream" when music21
+            # builds its conductor track): write the notes and rests alone, at their offsets
+            try:
+                mf = _quiet(lambda: m21.midi.translate.streamToMidiFile(_notes_only(score)))
+            except Exception as err:
+                raise ValueError(
+                    f"write_midi: the score cannot be written as MIDI ({type(err).__name__}: {_short(err)})"
+                ) from None
         mf.open(str(tmp), "wb")
         try:
             mf.write()
@@ -187,6 +193,15 @@ def write_midi(score: Any, path: str | os.PathLike[str]) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def _notes_only(score: Any) -> Any:
+    """The notes, chords and rests of ``score`` as one part, at their offsets (no meters, keys or clefs)."""
+    m21 = _music21()
+    part = m21.stream.Part()
+    for element in score.flatten().notesAndRests:
+        part.insert(element.offset, copy.deepcopy(element))
+    return part
 
 
 def _atomic_bytes(path: Path, write: Callable[[Path], None]) -> None:
