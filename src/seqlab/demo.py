@@ -22,7 +22,7 @@ from seqlab.recurrent import Recurrent
 
 
 def cases(hidden_size: int) -> list[tuple[str, dict]]:
-    """Every recurrence and variant of the core, as (registry name, options)."""
+    """Every recurrence and variant of the core, and the modern recurrences, as (registry name, options)."""
     return [
         ("rnn", {}),
         ("lstm", {}),
@@ -32,6 +32,12 @@ def cases(hidden_size: int) -> list[tuple[str, dict]]:
         ("lstm", {"proj_size": hidden_size // 2}),
         ("gru", {}),
         ("gru", {"reset_after": False}),
+        ("mingru", {}),
+        ("minlstm", {}),
+        ("mlstm", {"num_heads": 4}),
+        ("slstm", {"num_heads": 4}),
+        ("mamba", {}),
+        ("rwkv", {}),
     ]
 
 
@@ -99,8 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         f"seqlab demo: 2-layer stacks, B=4, T=64, D=32, H=64, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads\n"
     )
+    for r in rows:  # the long descriptions (e.g. the sLSTM's) keep their first words
+        r["fast path"] = r["fast path"] if len(r["fast path"]) <= 40 else r["fast path"][:39] + "…"
+    width = max(len("fast path"), *(len(r["fast path"]) for r in rows))
     header = (
-        f"{'recurrence':26s} {'fast path':17s} {'step≡pass':>10s} {'chunks≡pass':>12s} {'ref≡pass':>10s}"
+        f"{'recurrence':26s} {'fast path':{width}s} {'step≡pass':>10s} {'chunks≡pass':>12s} {'ref≡pass':>10s}"
         f" {'pass ms':>8s} {'ref ms':>8s} {'step µs/tok':>12s}"
     )
     print(header)
@@ -110,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         diffs = (r["max |step − pass|"], r["max |chunks − pass|"], r["max |reference − pass|"])
         worst = max(worst, *diffs)
         print(
-            f"{r['recurrence']:26s} {r['fast path']:17s} "
+            f"{r['recurrence']:26s} {r['fast path']:{width}s} "
             + " ".join(f"{d:10.1e}" for d in diffs[:1])
             + f" {diffs[1]:12.1e} {diffs[2]:10.1e} {r['pass ms']:8.2f} {r['reference ms']:8.2f}"
             f" {r['step µs/token']:12.1f}"
