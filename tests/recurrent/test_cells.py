@@ -58,6 +58,21 @@ def test_step_equals_reference_step(case):
 
 
 @pytest.mark.parametrize("case", ALL, ids=case_id)
+def test_step_loop_from_a_random_state_equals_forward(case):
+    name, options = case
+    cell = randomize_(build_recurrence(name, D, H, options)).double()
+    x = torch.randn(B, T, D, dtype=torch.float64)
+    state = start = cell.State(*random_fields(cell.initial_state(B, dtype=torch.float64)))
+    outputs = []
+    for x_t in x.unbind(1):
+        y_t, state = cell.step(x_t, state)
+        outputs.append(y_t)
+    out, final = cell(x, start)
+    torch.testing.assert_close(torch.stack(outputs, dim=1), out)
+    torch.testing.assert_close(tuple(state), tuple(final))
+
+
+@pytest.mark.parametrize("case", ALL, ids=case_id)
 def test_layer_fast_path_matches_reference_with_lengths(case):
     name, options = case
     cell = randomize_(build_recurrence(name, D, H, options))

@@ -98,23 +98,6 @@ def test_streaming_with_lengths_in_the_first_call():
         assert_states_close(MambaState(*(s[b : b + 1] for s in mid)), alone)
 
 
-def test_step_loop_equals_forward():
-    cell = make()
-    x = torch.randn(B, T, D, dtype=torch.float64)
-    state = start = random_state(cell, B)
-    outputs = []
-    for x_t in x.unbind(1):
-        y_t, state = cell.step(x_t, state)
-        outputs.append(y_t)
-    out, final = cell(x, start)
-    torch.testing.assert_close(torch.stack(outputs, dim=1), out)
-    assert_states_close(state, final)
-    y_fast, s_fast = cell.step(x[:, 0], start)
-    y_ref, s_ref = cell.reference_step(x[:, 0], start)
-    torch.testing.assert_close(y_fast, y_ref)
-    assert_states_close(s_fast, s_ref)
-
-
 def test_matches_the_reference_implementations_maths():
     """An independent transcription of state-spaces/mamba: ``Mamba.forward``'s slow path (conv1d with
     left padding K−1, cut to T) and ``selective_scan_ref`` (deltaA, deltaB_u, x = deltaA·x + deltaB_u)."""

@@ -106,23 +106,6 @@ def test_streaming_in_two_calls_equals_one_pass(split, initial, small_wkv_chunks
     assert_states_close(final2, final)
 
 
-def test_step_loop_equals_forward():
-    cell = make()
-    x = torch.randn(B, T, D, dtype=torch.float64)
-    state = start = random_state(cell, B)
-    outputs = []
-    for x_t in x.unbind(1):
-        y_t, state = cell.step(x_t, state)
-        outputs.append(y_t)
-    out, final = cell(x, start)
-    torch.testing.assert_close(torch.stack(outputs, dim=1), out)
-    assert_states_close(state, final)
-    y_fast, s_fast = cell.step(x[:, 0], start)
-    y_ref, s_ref = cell.reference_step(x[:, 0], start)
-    torch.testing.assert_close(y_fast, y_ref)
-    assert_states_close(s_fast, s_ref)
-
-
 def test_empty_history_is_p_minus_infinity_and_equals_any_empty_sum():
     cell = make()
     empty = cell.initial_state(B)

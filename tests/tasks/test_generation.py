@@ -12,6 +12,7 @@ from seqlab.tasks.generation import (
     LanguageModelConfig,
     StreamSampler,
     StreamWindows,
+    stream_loader,
     stream_rows,
 )
 from seqlab.tasks.generation_run import GenerationData, load_texts, train_language_model
@@ -184,9 +185,7 @@ def test_a_small_lstm_learns_a_periodic_text(tmp_path):
     model = LanguageModel.from_text(text, LanguageModelConfig(hidden_size=32, embedding_dim=8, num_layers=1))
     rows = stream_rows(model.encode(text), 4)
     windows = StreamWindows(rows, 20)
-    loader = torch.utils.data.DataLoader(
-        windows, batch_sampler=StreamSampler(len(windows)), collate_fn=lambda items: items[0]
-    )
+    loader = stream_loader(windows)
     config = TrainConfig(max_epochs=8, lr=1e-2, out_dir=tmp_path, progress_bar=False, log_every_n_steps=1)
     result = fit(model, loader, loader, config)
     assert result.monitor == "loss" and result.mode == "min"

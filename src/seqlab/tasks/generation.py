@@ -72,6 +72,7 @@ __all__ = [
     "LanguageModelConfig",
     "StreamSampler",
     "StreamWindows",
+    "stream_loader",
     "stream_rows",
 ]
 
@@ -188,6 +189,11 @@ class StreamSampler:
 
 def _first(items: list[LMBatch]) -> LMBatch:
     return items[0]
+
+
+def stream_loader(windows: StreamWindows) -> torch.utils.data.DataLoader:
+    """The windows in order, one ``LMBatch`` per step, with a rank-aware ``StreamSampler``."""
+    return torch.utils.data.DataLoader(windows, batch_sampler=StreamSampler(len(windows)), collate_fn=_first)
 
 
 # ------------------------------------------------------------------------------------------ model

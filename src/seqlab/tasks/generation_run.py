@@ -19,12 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch.utils.data import DataLoader
 
 from seqlab.data.text import read_text, shakespeare
 from seqlab.training import TrainConfig, TrainResult, fit
 
-from .generation import LanguageModel, LanguageModelConfig, StreamSampler, StreamWindows, _first, stream_rows
+from .generation import LanguageModel, LanguageModelConfig, StreamWindows, stream_loader, stream_rows
 
 __all__ = [
     "ROLL_CORPORA",
@@ -118,7 +117,7 @@ def _loader(model: LanguageModel, text: str, data: GenerationData, *, validation
         raise ValueError(f"{where}: {err}") from None
     overlap = data.bptt // 2 if validation and not model.recurrent else 0
     windows = StreamWindows(rows, data.bptt, overlap)
-    return DataLoader(windows, batch_sampler=StreamSampler(len(windows)), collate_fn=_first)
+    return stream_loader(windows)
 
 
 def train_generator(
