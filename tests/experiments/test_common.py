@@ -1,0 +1,85 @@
+"""The experiment contract: results round-trip through JSON, tables check their shape, the fit loop clips."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from seqlab.experiments.common import (
+    ExperimentResult,
+    Finding,
+    Table,
+    environment,
+    fit,
+    pick_setting,
+)
+
+
+def _result(tmp_path):
+    return ExperimentResult(
+        name="demo",
+        title="A demo",
+        setting="tiny",
+        seed=3,
+        findings=(Finding("c", "m", True), Finding("c2", "m2", None)),
+        tables=(Table("cap", ("a", "b"), (("1", "2"),)),),
+        figures=(tmp_path / "f.png",),
+        settings={"steps": 4},
+        seconds=1.5,
+    )
+
+
+def test_result_saves_as_json_whole(tmp_path):
+    path = _result(tmp_path).save(tmp_path / "out")
+    assert path == tmp_path / "out" / "demo.json"
+    saved = json.loads(path.read_text())
+    assert saved["findings"][0] == {"claim": "c", "measured": "m", "held": True}
+    assert saved["findings"][1]["held"] is None
+    assert saved["tables"][0]["rows"] == [["1", "2"]]
+    assert saved["figures"] == [str(tmp_path / "f.png")] and saved["settings"] == {"steps": 4}
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["demo.json"]  # no temporary left
+
+
+def test_markdown_says_which_claims_held(tmp_path):
+    text = _result(tmp_path).markdown()
+    assert "- **held**: c" in text and "- **not decided at this setting**: c2" in text
+    assert "| a | b |\n|---|---|\n| 1 | 2 |" in text
+
+
+def test_table_rows_must_match_the_header():
+    with pytest.raises(ValueError, match=r"row 1 has 1 cells, the header 2"):
+        Table("t", ("a", "b"), (("1", "2"), ("3",)))
+
+
+def test_unknown_setting_lists_the_known_ones():
+    with pytest.raises(ValueError, match=r"gradients: unknown setting 'huge'; known: tiny, small"):
+        pick_setting({"tiny": {}, "small": {}}, "huge", "gradients")
+    assert pick_setting({"tiny": {"T": 3}}, "tiny", "x") == {"T": 3}
+
+
+def test_fit_logs_the_norm_before_clipping_and_clips_the_step():
+    # L = ½‖w‖² has gradient w: at w = (30, 40) the norm is 50; the gradient Adam then sees is w.grad.
+    w = torch.nn.Parameter(torch.tensor([30.0, 40.0]))
+    log = fit(lambda step: 0.5 * (w**2).sum(), [w], steps=1, lr=0.1, clip=1.0)
+    assert log.grad_norms == [50.0] and log.losses == [1250.0]
+    assert torch.allclose(w.grad, torch.tensor([0.6, 0.8]))  # rescaled to norm 1, direction kept
+    w2 = torch.nn.Parameter(torch.tensor([30.0, 40.0]))
+    fit(lambda step: 0.5 * (w2**2).sum(), [w2], steps=1, lr=0.1)
+    assert torch.allclose(w2.grad, torch.tensor([30.0, 40.0]))  # no clip: untouched
+
+
+def test_fit_learns_and_stops_on_time():
+    w = torch.nn.Parameter(torch.tensor([3.0]))
+    log = fit(lambda step: ((w - 1.0) ** 2).sum(), [w], steps=300, lr=0.1)
+    assert abs(w.item() - 1.0) < 1e-2 and log.tail(10) < 1e-3
+    quick = fit(lambda step: ((w - 1.0) ** 2).sum(), [w], steps=10**6, lr=0.1, max_seconds=0.0)
+    assert len(quick.losses) == 1 and not math.isnan(quick.seconds)
+
+
+def test_environment_records_versions_and_hardware():
+    env = environment()
+    assert env["torch"] == torch.__version__ and env["cores"] >= 1
+    assert {"seqlab", "python", "numpy", "cpu", "torch_threads", "cuda"} <= set(env)
