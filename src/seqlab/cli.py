@@ -29,6 +29,49 @@ def _demo(args: argparse.Namespace) -> int:
     return demo.main([])
 
 
+def _tour(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from seqlab.experiments.tour import plan, planned_minutes, run_tour
+
+    logging.getLogger().setLevel(logging.WARNING)  # the tour prints its own summary
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
+    chosen = plan(args.budget, only)
+    print(
+        f"seqlab tour: {len(chosen)} experiments, about {planned_minutes(chosen):.0f} min planned "
+        f"(budget {args.budget:g} min): " + ", ".join(f"{n} ({s})" for n, s in chosen.items()),
+        flush=True,
+    )
+    bar = tqdm(total=len(chosen), unit="experiment", dynamic_ncols=True)
+    lines = []
+
+    def start(name: str, title: str, setting: str) -> None:
+        bar.set_description(f"{name} ({setting})")
+
+    def done(name: str, result: Any) -> None:
+        findings = getattr(result, "findings", None)
+        if findings is None:
+            lines.append(f"  FAILED {name}: {result.error}")
+        else:
+            verdicts = [f.held for f in findings]
+            lines.append(
+                f"  {name}: {verdicts.count(True)} held, {verdicts.count(False)} did not, "
+                f"{verdicts.count(None)} not decided ({result.seconds:.0f} s)"
+            )
+        bar.write(lines[-1])
+        bar.update(1)
+
+    tour = run_tour(args.budget, args.out, seed=args.seed, only=only, on_start=start, on_done=done)
+    bar.close()
+    print(f"\nran in {tour.seconds / 60:.1f} min; report: {tour.report}")
+    print(f"open it:  xdg-open {tour.report}   (or any browser)")
+    return 1 if any(line.startswith("  FAILED") for line in lines) else 0
+
+
 def _training_configs(args: argparse.Namespace, data_cls: type, model_cls: type, model_defaults) -> tuple:
     """(data, model, training) configs: defaults < ``model_defaults(data)`` < YAML < command line."""
     from seqlab.options import build_config, read_yaml
@@ -851,6 +894,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "demo", help="stream a sequence through every recurrence and check all paths agree"
     ).set_defaults(func=_demo)
+    tour = sub.add_parser(
+        "tour", help="run the chapter's experiments within a time budget and write an HTML report"
+    )
+    tour.add_argument("--budget", type=float, default=10.0, help="minutes (default 10)")
+    tour.add_argument("--out", type=Path, default=Path("runs/tour"), help="report folder")
+    tour.add_argument("--seed", type=int, default=0)
+    tour.add_argument("--only", default=None, help="comma-separated experiments (default: all)")
+    tour.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    tour.set_defaults(func=_tour)
     _add_tag_commands(sub)
     _add_translate_commands(sub)
     _add_classify_commands(sub)
