@@ -15,6 +15,7 @@ from seqlab.experiments.common import (
     environment,
     fit,
     pick_setting,
+    time_in_turn,
 )
 
 
@@ -83,3 +84,17 @@ def test_environment_records_versions_and_hardware():
     env = environment()
     assert env["torch"] == torch.__version__ and env["cores"] >= 1
     assert {"seqlab", "python", "numpy", "cpu", "torch_threads", "cuda"} <= set(env)
+
+
+def test_time_in_turn_calls_each_after_a_warm_up():
+    calls = {"a": 0, "b": 0}
+
+    def count(name):
+        calls[name] += 1
+
+    times = time_in_turn({"a": lambda: count("a"), "b": lambda: count("b")}, 3)
+    assert calls == {"a": 4, "b": 4}
+    assert {k: len(v) for k, v in times.items()} == {"a": 3, "b": 3}
+    assert all(t >= 0 for v in times.values() for t in v)
+    with pytest.raises(ValueError, match=r"expected repeats ≥ 1, got 0"):
+        time_in_turn({"a": lambda: None}, 0)

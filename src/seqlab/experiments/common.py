@@ -33,6 +33,7 @@ __all__ = [
     "fit",
     "pick_setting",
     "seed_everything",
+    "time_in_turn",
 ]
 
 
@@ -194,6 +195,22 @@ def fit(
             break
     log.seconds = time.perf_counter() - start
     return log
+
+
+def time_in_turn(fns: Mapping[str, Callable[[], Any]], repeats: int) -> dict[str, list[float]]:
+    """Seconds of each call, the functions called in turn (round-robin) ``repeats`` times after one
+    warm-up each, so a slow spell of a shared machine hits them all alike."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise ValueError(f"time_in_turn: expected repeats ≥ 1, got {repeats!r}")
+    for fn in fns.values():
+        fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return times
 
 
 def experiment_main(
