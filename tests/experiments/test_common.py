@@ -16,6 +16,7 @@ from seqlab.experiments.common import (
     fit,
     pick_setting,
     time_in_turn,
+    trailing_mean,
 )
 
 
@@ -98,3 +99,18 @@ def test_time_in_turn_calls_each_after_a_warm_up():
     assert all(t >= 0 for v in times.values() for t in v)
     with pytest.raises(ValueError, match=r"expected repeats ≥ 1, got 0"):
         time_in_turn({"a": lambda: None}, 0)
+
+
+def test_fit_stops_when_told():
+    w = torch.nn.Parameter(torch.tensor([3.0]))
+    log = fit(
+        lambda step: ((w - 1.0) ** 2).sum(), [w], steps=1000, lr=0.1, stop=lambda log: log.losses[-1] < 0.5
+    )
+    assert log.losses[-1] < 0.5 <= min(log.losses[:-1]) and len(log.losses) < 1000
+
+
+def test_trailing_mean():
+    assert trailing_mean([2.0, 4.0, 6.0, 8.0], 2) == [2.0, 3.0, 5.0, 7.0]
+    assert trailing_mean([1.0, 3.0], 5) == [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"expected window ≥ 1, got 0"):
+        trailing_mean([1.0], 0)

@@ -34,6 +34,7 @@ __all__ = [
     "pick_setting",
     "seed_everything",
     "time_in_turn",
+    "trailing_mean",
 ]
 
 
@@ -163,6 +164,19 @@ class FitLog:
         return sum(last) / max(len(last), 1)
 
 
+def trailing_mean(values: Sequence[float], window: int) -> list[float]:
+    """The mean of the last ``window`` values (fewer at the start) at every position: smoothed curves."""
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"trailing_mean: expected window ≥ 1, got {window!r}")
+    out, total = [], 0.0
+    for i, v in enumerate(values):
+        total += v
+        if i >= window:
+            total -= values[i - window]
+        out.append(total / min(i + 1, window))
+    return out
+
+
 def fit(
     loss_of_step: Callable[[int], Tensor],
     parameters: Iterable[torch.nn.Parameter],
@@ -171,12 +185,14 @@ def fit(
     lr: float,
     clip: float | None = None,
     max_seconds: float | None = None,
+    stop: Callable[[FitLog], bool] | None = None,
 ) -> FitLog:
     """Adam on a loss computed fresh each step (the synthetic tasks draw a new batch every step).
 
     ``clip`` rescales the gradient to that global norm when it is larger (``clip_grad_norm_``); the
     norm before clipping is logged either way, which is what the exploding-gradient plots show.
-    Stops early after ``max_seconds``. This small loop is for the experiments on synthetic data; models
+    Stops early after ``max_seconds``, or when ``stop(log)`` says so (e.g. once a task is solved). This
+    small loop is for the experiments on synthetic data; models
     trained on corpora go through ``seqlab.training``.
     """
     params = [p for p in parameters if p.requires_grad]
@@ -192,6 +208,8 @@ def fit(
         log.losses.append(loss.item())
         log.grad_norms.append(norm.item())
         if max_seconds is not None and time.perf_counter() - start > max_seconds:
+            break
+        if stop is not None and stop(log):
             break
     log.seconds = time.perf_counter() - start
     return log

@@ -67,6 +67,7 @@ from seqlab.experiments.common import (
     pick_setting,
     seed_everything,
     time_in_turn,
+    trailing_mean,
 )
 from seqlab.recurrent import Recurrent
 
@@ -474,16 +475,6 @@ def run(
     )
 
 
-def _smooth(values: Sequence[float], window: int) -> list[float]:
-    out, total = [], 0.0
-    for k, v in enumerate(values):
-        total += v
-        if k >= window:
-            total -= values[k - window]
-        out.append(total / min(k + 1, window))
-    return out
-
-
 def _plot(order: Mapping[str, list], lm: Mapping[str, list], path: Path, setting: str, s: Mapping) -> Path:
     from seqlab.plots import _pyplot, _save
 
@@ -492,10 +483,10 @@ def _plot(order: Mapping[str, list], lm: Mapping[str, list], path: Path, setting
     colors = {"lstm": "tab:blue", "gru": "tab:orange"}
     for name in MODELS:
         for k, (_, _, fit_log) in enumerate(order[name]):
-            axes[0].plot(_smooth(fit_log.losses, 20), color=colors[name], alpha=0.9,
+            axes[0].plot(trailing_mean(fit_log.losses, 20), color=colors[name], alpha=0.9,
                          label=name.upper() if k == 0 else None)  # fmt: skip
         for k, (_, _, fit_log) in enumerate(lm[name]):
-            bits = [v / math.log(2) for v in _smooth(fit_log.losses, 10)]
+            bits = [v / math.log(2) for v in trailing_mean(fit_log.losses, 10)]
             axes[1].plot(bits, color=colors[name], alpha=0.9, label=name.upper() if k == 0 else None)
     axes[0].axhline(math.log(4), color="grey", linestyle=":", linewidth=1, label="chance (ln 4)")
     axes[0].set_title(f"temporal order, T = {s['order_T']}, H = {s['order_hidden']}", fontsize=10)
