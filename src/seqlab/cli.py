@@ -32,9 +32,10 @@ def _demo(args: argparse.Namespace) -> int:
 def _tour(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from seqlab.experiments.common import quiet_logs
     from seqlab.experiments.tour import plan, planned_minutes, run_tour
 
-    logging.getLogger().setLevel(logging.WARNING)  # the tour prints its own summary
+    quiet_logs()  # the tour prints its own summary
     if args.threads is not None:
         import torch
 

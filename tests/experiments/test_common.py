@@ -14,6 +14,7 @@ from seqlab.experiments.common import (
     Table,
     environment,
     fit,
+    fresh_checkpoints,
     pick_setting,
     time_in_turn,
     trailing_mean,
@@ -114,3 +115,12 @@ def test_trailing_mean():
     assert trailing_mean([1.0, 3.0], 5) == [1.0, 2.0]
     with pytest.raises(ValueError, match=r"expected window ≥ 1, got 0"):
         trailing_mean([1.0], 0)
+
+
+def test_fresh_checkpoints_drops_only_the_old_checkpoints(tmp_path):
+    (tmp_path / "run" / "checkpoints").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoints" / "last.ckpt").write_text("old")
+    (tmp_path / "run" / "model").mkdir()
+    assert fresh_checkpoints(tmp_path / "run") == tmp_path / "run"
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model"]
+    assert fresh_checkpoints(tmp_path / "new") == tmp_path / "new"  # nothing there: nothing to do

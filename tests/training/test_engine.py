@@ -369,3 +369,17 @@ def test_the_task_chooses_the_monitor_unless_the_config_does(tmp_path: Path) -> 
     assert by_user.best_score == pytest.approx(min(r["val_loss"] for r in by_user.history), rel=1e-6)
     plain = fit(ToyRegressor(), train, val, quiet(tmp_path / "c", max_epochs=2, lr=0.02))
     assert (plain.monitor, plain.mode) == ("loss", "min")
+
+
+def test_lightning_speaks_no_louder_than_seqlab():
+    import logging
+
+    from seqlab.training.engine import _lightning_speaks_at
+
+    pl = logging.getLogger("lightning.pytorch")
+    before, effective = pl.level, pl.getEffectiveLevel()
+    with _lightning_speaks_at(logging.WARNING):
+        assert not pl.isEnabledFor(logging.INFO) and pl.isEnabledFor(logging.WARNING)
+    assert pl.level == before  # restored
+    with _lightning_speaks_at(logging.DEBUG):  # never louder than Lightning's own setting
+        assert pl.getEffectiveLevel() == max(effective, logging.DEBUG)

@@ -14,6 +14,7 @@ import logging
 import os
 import platform
 import random
+import shutil
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,9 @@ __all__ = [
     "environment",
     "experiment_main",
     "fit",
+    "fresh_checkpoints",
     "pick_setting",
+    "quiet_logs",
     "seed_everything",
     "time_in_turn",
     "trailing_mean",
@@ -231,6 +234,21 @@ def time_in_turn(fns: Mapping[str, Callable[[], Any]], repeats: int) -> dict[str
     return times
 
 
+def fresh_checkpoints(run_dir: str | os.PathLike[str]) -> Path:
+    """Drop the checkpoints a previous run of this experiment left in ``run_dir``: an experiment is a
+    fresh run each time, never a resumed one (the training engine refuses to overwrite them silently)."""
+    run_dir = Path(run_dir)
+    shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    return run_dir
+
+
+def quiet_logs() -> None:
+    """Warnings and errors only: an experiment prints its own summary (Lightning logs at INFO)."""
+    logging.basicConfig(level=logging.WARNING)
+    for name in ("", "lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def experiment_main(
     run: Callable[..., ExperimentResult],
     settings: Sequence[str],
@@ -245,7 +263,7 @@ def experiment_main(
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    quiet_logs()
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     name = prog.rsplit(".", 1)[-1]

@@ -159,7 +159,7 @@ SETTINGS = {
 # Wall minutes on the 2-core CPU, measured with 1 torch thread on a shared machine: tiny 4 s, small 133 s;
 # full: headline 5.5–9.5 min and the T = 200 sweep 24 min measured, the rest (T = 50, 100 ≈ 18 min, copy
 # ≈ 12 min) from per-step timings. These small recurrences gain little from a second thread.
-MINUTES = {"tiny": 0.1, "small": 2.5, "full": 65.0}
+MINUTES = {"tiny": 0.1, "small": 4.0, "full": 65.0}
 
 
 # ---------------------------------------------------------------------------------------------- data

@@ -12,13 +12,20 @@ on the held-out sentences with the SIGHAN word F1, and left as a model folder fo
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from pathlib import Path
 
 from seqlab.data import bmes_to_words
 
-from .common import ExperimentResult, Finding, Table, experiment_main, pick_setting, seed_everything
+from .common import (
+    ExperimentResult,
+    Finding,
+    Table,
+    experiment_main,
+    fresh_checkpoints,
+    pick_setting,
+    seed_everything,
+)
 
 __all__ = ["EXAMPLES", "MINUTES", "NAME", "SETTINGS", "TITLE", "run"]
 
@@ -55,8 +62,7 @@ def run(setting: str = "small", out_dir: str | Path = "runs/segmenter", *, seed:
     train_config = TrainConfig(
         max_epochs=s["epochs"], lr=5e-3, seed=seed, out_dir=out_dir, progress_bar=False, log_every_n_steps=10
     )
-    if (out_dir / "checkpoints").exists():
-        shutil.rmtree(out_dir / "checkpoints")  # a fresh run each time, not a resumed one
+    fresh_checkpoints(out_dir)
     model, _ = train_tagger(data, model_config, train_config)
     minutes = (time.perf_counter() - begin) / 60
     _, held_out = training_data(data)

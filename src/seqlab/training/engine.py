@@ -60,6 +60,7 @@ keeping its own shuffling choice; then both loaders must be of that kind.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
 import logging
@@ -68,7 +69,7 @@ import os
 import random
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
@@ -562,6 +563,21 @@ def _check_model(model: Any) -> None:
         )
 
 
+@contextlib.contextmanager
+def _lightning_speaks_at(level: int) -> Iterator[None]:
+    """Lightning's own messages (devices, model summary) at least as quiet as seqlab's logging: a caller
+    who set ``logging.WARNING`` gets no INFO lines from Lightning either. Restored afterwards."""
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    before = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(max(lg.getEffectiveLevel(), level))
+    try:
+        yield
+    finally:
+        for lg, old in zip(loggers, before):
+            lg.setLevel(old)
+
+
 def _resume_path(resume: bool | str | os.PathLike[str], checkpoint_dir: Path) -> Path | None:
     if resume is False:
         last = checkpoint_dir / LAST_CHECKPOINT
@@ -636,28 +652,28 @@ def fit(
     loaders = (train_loader, val_loader)
     rank_aware = any(isinstance(dl, DataLoader) and _is_rank_aware(dl.batch_sampler) for dl in loaders)
     loggers = _loggers(config.out_dir)
-    trainer = L.Trainer(
-        max_epochs=config.max_epochs,
-        max_time=None if config.max_minutes is None else timedelta(minutes=config.max_minutes),
-        accelerator=config.accelerator,
-        devices=list(config.devices) if isinstance(config.devices, tuple) else config.devices,
-        strategy=config.strategy,
-        num_nodes=config.num_nodes,
-        precision=config.precision,
-        gradient_clip_val=config.grad_clip_norm,
-        gradient_clip_algorithm="norm",
-        callbacks=callbacks,
-        logger=loggers,
-        default_root_dir=config.out_dir,
-        log_every_n_steps=config.log_every_n_steps,
-        enable_progress_bar=config.progress_bar,
-        val_check_interval=config.val_check_interval,
-        accumulate_grad_batches=config.accumulate_grad_batches,
-        use_distributed_sampler=not rank_aware,
-    )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _lightning_speaks_at(logger.getEffectiveLevel()):
         for pattern in _HARMLESS_WARNINGS + (_RESUME_WARNINGS if ckpt_path is not None else ()):
             warnings.filterwarnings("ignore", message=pattern)
+        trainer = L.Trainer(
+            max_epochs=config.max_epochs,
+            max_time=None if config.max_minutes is None else timedelta(minutes=config.max_minutes),
+            accelerator=config.accelerator,
+            devices=list(config.devices) if isinstance(config.devices, tuple) else config.devices,
+            strategy=config.strategy,
+            num_nodes=config.num_nodes,
+            precision=config.precision,
+            gradient_clip_val=config.grad_clip_norm,
+            gradient_clip_algorithm="norm",
+            callbacks=callbacks,
+            logger=loggers,
+            default_root_dir=config.out_dir,
+            log_every_n_steps=config.log_every_n_steps,
+            enable_progress_bar=config.progress_bar,
+            val_check_interval=config.val_check_interval,
+            accumulate_grad_batches=config.accumulate_grad_batches,
+            use_distributed_sampler=not rank_aware,
+        )
         trainer.fit(module, train_loader, val_loader, ckpt_path=ckpt_path)
 
     best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
