@@ -95,7 +95,7 @@ SETTINGS = {
         "speed_repeats": 3,
         "order_T": 10, "order_hidden": 8, "order_batch": 16, "order_steps": 5, "order_test": 200,
         "lm_train_chars": 20_000, "lm_valid_chars": 2_000, "lm_embedding": 8, "lm_hidden": 16,
-        "lm_batch": 4, "lm_window": 32, "lm_steps": 3,
+        "lm_batch": 4, "lm_window": 32, "lm_steps": 3, "lm_lr": 1e-2,
         "seeds": 1,
     },
     "small": {
@@ -104,7 +104,7 @@ SETTINGS = {
         "speed_repeats": 7,
         "order_T": 30, "order_hidden": 32, "order_batch": 32, "order_steps": 500, "order_test": 1000,
         "lm_train_chars": 1_000_000, "lm_valid_chars": 20_000, "lm_embedding": 32, "lm_hidden": 128,
-        "lm_batch": 32, "lm_window": 64, "lm_steps": 300,
+        "lm_batch": 32, "lm_window": 64, "lm_steps": 300, "lm_lr": 1e-2,
         "seeds": 1,
     },
     "full": {
@@ -114,6 +114,7 @@ SETTINGS = {
         "order_T": 45, "order_hidden": 64, "order_batch": 32, "order_steps": 3000, "order_test": 1000,
         "lm_train_chars": None, "lm_valid_chars": None, "lm_embedding": 64, "lm_hidden": 256,
         "lm_batch": 32, "lm_window": 128, "lm_steps": 2000,
+        "lm_lr": 3e-3,  # at 1e-2 the H = 256 GRU diverged after ~1100 steps on 2 of 3 seeds, the LSTM not
         "seeds": 3,
     },
 }  # fmt: skip
@@ -127,7 +128,6 @@ ORDER_SYMBOLS = 6  # a, b, c, d (distractors), X, Y
 ORDER_LR = 1e-2
 ORDER_CLIP = 1.0
 ORDER_SOLVED_LOSS = 0.1  # the step at which the 50-step running loss first drops below this: "solved"
-LM_LR = 1e-2
 LM_CLIP = 1.0
 ACCURACY_TOLERANCE = 0.05  # |acc_GRU − acc_LSTM| ≤ 5 points: comparable
 BPC_TOLERANCE = 0.1  # |bpc_GRU − bpc_LSTM| ≤ 0.1 bit per character: comparable
@@ -353,7 +353,7 @@ def _language_model_run(
         logits, _ = model(chunk[:, :-1])  # (B, L, V)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1))
 
-    fit_log = fit(loss_of_step, model.parameters(), steps=s["lm_steps"], lr=LM_LR, clip=LM_CLIP)
+    fit_log = fit(loss_of_step, model.parameters(), steps=s["lm_steps"], lr=s["lm_lr"], clip=LM_CLIP)
     bpc = model.evaluate_text(valid, bptt=256, unknown="unk")["bpc"]
     return bpc, count_parameters(model.body), fit_log
 
