@@ -43,6 +43,7 @@ def test_result_saves_as_json_whole(tmp_path):
     assert saved["findings"][1]["held"] is None
     assert saved["tables"][0]["rows"] == [["1", "2"]]
     assert saved["figures"] == [str(tmp_path / "f.png")] and saved["settings"] == {"steps": 4}
+    assert saved["environment"]["torch"] == torch.__version__  # versions and hardware, for the record
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["demo.json"]  # no temporary left
 
 

@@ -99,11 +99,12 @@ class ExperimentResult:
         return "\n".join(lines)
 
     def save(self, out_dir: str | os.PathLike[str]) -> Path:
-        """``<out_dir>/<name>.json``, written whole or not at all."""
+        """``<out_dir>/<name>.json``: the result and the environment it ran in, written whole or not at all."""
         path = Path(out_dir) / f"{self.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, default=str), encoding="utf-8")
+        record = {**self.to_dict(), "environment": environment()}
+        tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
         os.replace(tmp, path)
         return path
 

@@ -540,39 +540,45 @@ def _tables(s, head, solve_at, adding, copying) -> tuple[Table, ...]:
             for label, r in head.items()
         ),
     )
-    lengths = s["adding_lengths"]
-    adding_table = Table(
-        caption=(
-            f"Adding problem, test MSE after {s['adding_steps']} steps "
-            f"(solved: < {SOLVED_MSE}; always answering 1: {ADDING_BASELINE_MSE:.3f})"
-        ),
+    adding_table = _against_length(
+        f"Adding problem, test MSE after {s['adding_steps']} steps "
+        f"(solved: < {SOLVED_MSE}; always answering 1: {ADDING_BASELINE_MSE:.3f})",
+        adding,
+        s["adding_models"],
+        s["adding_lengths"],
+        digits=4,
+    )
+    copy_table = _against_length(
+        f"Copy task, accuracy on the {s['copy_symbols']} copied symbols after {s['copy_steps']} steps "
+        f"(chance {1 / COPY_ALPHABET:.3f})",
+        copying,
+        s["copy_models"],
+        s["copy_lengths"],
+        digits=3,
+    )
+    return headline, adding_table, copy_table
+
+
+def _against_length(
+    caption: str,
+    runs: Mapping[tuple[str, int], _Run],
+    models: Sequence[str],
+    lengths: Sequence[int],
+    digits: int,
+) -> Table:
+    """One row per model: its score at every T, and the seconds all its runs took."""
+    return Table(
+        caption=caption,
         header=("model", *(f"T = {T}" for T in lengths), "seconds"),
         rows=tuple(
             (
                 name,
-                *(f"{adding[name, T].score:.4f}" for T in lengths),
-                f"{sum(adding[name, T].log.seconds for T in lengths):.0f}",
+                *(f"{runs[name, T].score:.{digits}f}" for T in lengths),
+                f"{sum(runs[name, T].log.seconds for T in lengths):.0f}",
             )
-            for name in s["adding_models"]
+            for name in models
         ),
     )
-    copy_lengths = s["copy_lengths"]
-    copy_table = Table(
-        caption=(
-            f"Copy task, accuracy on the {s['copy_symbols']} copied symbols after {s['copy_steps']} steps "
-            f"(chance {1 / COPY_ALPHABET:.3f})"
-        ),
-        header=("model", *(f"T = {T}" for T in copy_lengths), "seconds"),
-        rows=tuple(
-            (
-                name,
-                *(f"{copying[name, T].score:.3f}" for T in copy_lengths),
-                f"{sum(copying[name, T].log.seconds for T in copy_lengths):.0f}",
-            )
-            for name in s["copy_models"]
-        ),
-    )
-    return headline, adding_table, copy_table
 
 
 # ---------------------------------------------------------------------------------------------- plots
