@@ -99,7 +99,7 @@ class ExperimentResult:
         return "\n".join(lines)
 
     def save(self, out_dir: str | os.PathLike[str]) -> Path:
-        """``<out_dir>/<name>.json``: the result and the environment it ran in, written whole or not at all."""
+        """``<out_dir>/<name>.json``: the result and the environment it ran in, whole or not at all."""
         path = Path(out_dir) / f"{self.name}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.tmp")
