@@ -41,7 +41,13 @@ def _tour(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     only = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
-    chosen = plan(args.budget, only)
+    settings = {}
+    for item in args.setting:
+        name, sep, setting = item.partition("=")
+        if not sep or not name or not setting:
+            raise ValueError(f"tour: expected --setting EXPERIMENT=SETTING, got {item!r}")
+        settings[name.strip()] = setting.strip()
+    chosen = plan(args.budget, only, settings)
     print(
         f"seqlab tour: {len(chosen)} experiments, about {planned_minutes(chosen):.0f} min planned "
         f"(budget {args.budget:g} min): " + ", ".join(f"{n} ({s})" for n, s in chosen.items()),
@@ -70,7 +76,9 @@ def _tour(args: argparse.Namespace) -> int:
         bar.write(lines[-1])
         bar.update(1)
 
-    tour = run_tour(args.budget, args.out, seed=args.seed, only=only, on_start=start, on_done=done)
+    tour = run_tour(
+        args.budget, args.out, seed=args.seed, only=only, settings=settings, on_start=start, on_done=done
+    )
     bar.close()
     print(f"\nran in {tour.seconds / 60:.1f} min; report: {tour.report}")
     print(f"open it:  xdg-open {tour.report}   (or any browser)")
@@ -900,12 +908,23 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="stream a sequence through every recurrence and check all paths agree"
     ).set_defaults(func=_demo)
     tour = sub.add_parser(
-        "tour", help="run the chapter's experiments within a time budget and write an HTML report"
+        "tour",
+        help="run the chapter's experiments within a time budget and write an HTML report",
+        description="Run the chapter's experiments at the scale a time budget allows and write one "
+        "self-contained HTML report (OUT/report.html): for every claim, what the chapter says, what was "
+        "measured here, and whether it held.",
     )
     tour.add_argument("--budget", type=float, default=10.0, help="minutes (default 10)")
-    tour.add_argument("--out", type=Path, default=Path("runs/tour"), help="report folder")
-    tour.add_argument("--seed", type=int, default=0)
+    tour.add_argument("--out", type=Path, default=Path("runs/tour"), help="report folder (default runs/tour)")
+    tour.add_argument("--seed", type=int, default=0, help="seed of every experiment (default 0)")
     tour.add_argument("--only", default=None, help="comma-separated experiments (default: all)")
+    tour.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="EXPERIMENT=SETTING",
+        help="run an experiment at this setting whatever the budget, e.g. long_range=full (repeatable)",
+    )
     tour.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     tour.set_defaults(func=_tour)
     _add_tag_commands(sub)

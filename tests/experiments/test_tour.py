@@ -94,12 +94,13 @@ def test_a_failing_experiment_is_reported_and_the_tour_goes_on(fakes, tmp_path):
         on_start=lambda name, title, setting: started.append((name, setting)),
         on_done=lambda name, r: finished.append(name),
     )
-    assert started == [("a", "small"), ("b", "full"), ("c", "small")] and finished == ["a", "b", "c"]
+    # b's full (5 min) is fixed and counts against the budget: a's small no longer fits, c's does
+    assert started == [("a", "tiny"), ("b", "full"), ("c", "small")] and finished == ["a", "b", "c"]
     failure = result.results[2]
     assert isinstance(failure, tour.Failure) and failure.error == "RuntimeError: out of <memory>"
     saved = json.loads((tmp_path / "tour.json").read_text())
-    assert saved["plan"] == {"a": "small", "b": "full", "c": "small"} and saved["seed"] == 7
-    assert saved["results"][2]["failed"] is True and saved["results"][0]["findings"][0]["held"] is True
+    assert saved["plan"] == {"a": "tiny", "b": "full", "c": "small"} and saved["seed"] == 7
+    assert saved["results"][2]["failed"] is True and saved["results"][1]["findings"][0]["held"] is True
     assert (tmp_path / "a" / "a.json").is_file()  # each experiment's own record
 
 
@@ -132,3 +133,14 @@ def test_cli_tour_prints_the_plan_progress_and_report(fakes, tmp_path, capsys):
     assert "a: 1 held, 0 did not, 0 not decided" in captured.out + captured.err
     assert f"report: {tmp_path / 'report.html'}" in captured.out
     assert cli.main(["tour", "--budget", "0", "--out", str(tmp_path)]) == 1  # c fails: the exit code says so
+
+
+def test_cli_setting_overrides_the_plan(fakes, tmp_path, capsys):
+    assert (
+        cli.main(["tour", "--budget", "0", "--only", "a", "--setting", "a=full", "--out", str(tmp_path)]) == 0
+    )
+    assert "a (full)" in capsys.readouterr().out
+    assert cli.main(["tour", "--only", "a", "--setting", "a:full", "--out", str(tmp_path)]) == 2
+    assert "expected --setting EXPERIMENT=SETTING, got 'a:full'" in capsys.readouterr().err
+    assert cli.main(["tour", "--only", "a", "--setting", "a=huge", "--out", str(tmp_path)]) == 2
+    assert "unknown setting 'huge' for a; known: tiny, small, full" in capsys.readouterr().err

@@ -74,8 +74,11 @@ def _module(name: str) -> ModuleType:
     return importlib.import_module(f"seqlab.experiments.{name}")
 
 
-def plan(budget_minutes: float, names: Sequence[str] | None = None) -> dict[str, str]:
-    """The setting each experiment runs at so that the planned minutes fit ``budget_minutes``.
+def plan(
+    budget_minutes: float, names: Sequence[str] | None = None, settings: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """The setting each experiment runs at so that the planned minutes fit ``budget_minutes``;
+    ``settings`` fixes some experiments' settings whatever the budget.
 
     >>> plan(0)["gradients"]
     'tiny'
@@ -83,20 +86,30 @@ def plan(budget_minutes: float, names: Sequence[str] | None = None) -> dict[str,
     if not isinstance(budget_minutes, int | float) or budget_minutes < 0:
         raise ValueError(f"tour: expected a budget of 0 or more minutes, got {budget_minutes!r}")
     names = list(names or EXPERIMENTS)
+    fixed = dict(settings or {})
+    for name, setting in fixed.items():
+        if name not in names:
+            raise ValueError(
+                f"tour: a setting for {name!r}, which this tour does not run ({', '.join(names)})"
+            )
+        if setting not in _module(name).SETTINGS:
+            known = ", ".join(_module(name).SETTINGS)
+            raise ValueError(f"tour: unknown setting {setting!r} for {name}; known: {known}")
     minutes = {name: _module(name).MINUTES for name in names}
-    chosen = dict.fromkeys(names, "tiny")
+    chosen = {name: fixed.get(name, "tiny") for name in names}
     for level in LEVELS[1:]:
         for name in names:
-            if level not in minutes[name]:
+            if level not in minutes[name] or name in fixed:
                 continue
-            total = sum(minutes[n][chosen[n]] for n in names)
+            total = sum(minutes[n].get(chosen[n], 0.0) for n in names)
             if total - minutes[name][chosen[name]] + minutes[name][level] <= budget_minutes:
                 chosen[name] = level
     return chosen
 
 
 def planned_minutes(chosen: Mapping[str, str]) -> float:
-    return sum(_module(name).MINUTES[setting] for name, setting in chosen.items())
+    """The minutes the experiments measured for these settings (0 for a setting without a figure)."""
+    return sum(_module(name).MINUTES.get(setting, 0.0) for name, setting in chosen.items())
 
 
 def run_tour(
@@ -117,16 +130,7 @@ def run_tour(
     names = list(only) if only else list(EXPERIMENTS)
     for name in names:
         _module(name)  # unknown names fail before anything runs
-    chosen = plan(budget_minutes, names)
-    for name, setting in (settings or {}).items():
-        if name not in chosen:
-            raise ValueError(
-                f"tour: a setting for {name!r}, which this tour does not run ({', '.join(names)})"
-            )
-        if setting not in _module(name).SETTINGS:
-            known = ", ".join(_module(name).SETTINGS)
-            raise ValueError(f"tour: unknown setting {setting!r} for {name}; known: {known}")
-        chosen[name] = setting
+    chosen = plan(budget_minutes, names, settings)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tour = TourResult(
