@@ -193,6 +193,7 @@ def test_tiny_result_round_trips_through_json(tiny, tmp_path):
     path = result.save(tmp_path)
     assert path == tmp_path / "gradients.json"
     loaded = json.loads(path.read_text(encoding="utf-8"))
+    assert loaded.pop("environment")["torch"] == torch.__version__
     assert loaded == json.loads(json.dumps(result.to_dict()))
     assert [f["held"] for f in loaded["findings"]] == [None, None, None, None, True]
     assert loaded["figures"] == [str(p) for p in result.figures]

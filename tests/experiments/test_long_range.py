@@ -210,6 +210,7 @@ def test_tiny_run_figures_and_json(tiny):
     for path in result.figures:
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     saved = json.loads(result.save(out_dir).read_text(encoding="utf-8"))
+    assert saved.pop("environment")["torch"] == torch.__version__
     assert saved == json.loads(json.dumps(result.to_dict(), default=str))
     assert saved["findings"][0]["held"] is None and saved["settings"]["headline_length"] == 10
 

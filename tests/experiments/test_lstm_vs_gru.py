@@ -133,6 +133,7 @@ def test_tiny_result_round_trips_through_json(tiny, tmp_path):
     result, _ = tiny
     path = result.save(tmp_path)
     loaded = json.loads(path.read_text(encoding="utf-8"))
+    assert loaded.pop("environment")["torch"] == torch.__version__
     assert loaded == json.loads(json.dumps(result.to_dict()))
     assert loaded["name"] == "lstm_vs_gru" and loaded["settings"]["seeds"] == 1
     assert loaded["settings"]["speed_sizes"] == [list(z) for z in lstm_vs_gru.SETTINGS["tiny"]["speed_sizes"]]
