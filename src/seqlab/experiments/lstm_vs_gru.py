@@ -120,8 +120,8 @@ SETTINGS = {
 }  # fmt: skip
 # Wall minutes of run() on the 2-core CPU with 2 torch threads, estimated from 1-thread runs on a shared
 # machine: tiny 3 s; small 25 s of CPU (36–76 s wall while other jobs ran); full from measured per-step
-# times (LM 0.12 s/step × 2000 × 6 runs, temporal order 40–70 s × 6, validation 5–10 s × 6): ~30 min.
-MINUTES = {"tiny": 0.05, "small": 0.6, "full": 30.0}
+# times; measured: full took 38 min of wall (2,275 s) at 1 thread while two other jobs shared the 2 cores.
+MINUTES = {"tiny": 0.05, "small": 0.6, "full": 38.0}
 
 MODELS = ("lstm", "gru")
 ORDER_SYMBOLS = 6  # a, b, c, d (distractors), X, Y
