@@ -156,10 +156,10 @@ SETTINGS = {
         "copy_steps": 1500,
     },
 }
-# Wall minutes on the 2-core CPU, measured with 1 torch thread on a shared machine: tiny 4 s, small 133 s;
-# full: headline 5.5–9.5 min and the T = 200 sweep 24 min measured, the rest (T = 50, 100 ≈ 18 min, copy
-# ≈ 12 min) from per-step timings. These small recurrences gain little from a second thread.
-MINUTES = {"tiny": 0.1, "small": 4.0, "full": 65.0}
+# Wall minutes on the 2-core CPU with 1 torch thread while other jobs shared it: tiny 4 s, small 233 s
+# (372 s in a loaded tour), full 2,925 s (Mamba's sweep alone ~24 min). Small recurrences gain little
+# from a second thread.
+MINUTES = {"tiny": 0.1, "small": 4.0, "full": 50.0}
 
 
 # ---------------------------------------------------------------------------------------------- data
