@@ -33,7 +33,7 @@ def _tour(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from seqlab.experiments.common import quiet_logs
-    from seqlab.experiments.tour import plan, planned_minutes, run_tour
+    from seqlab.experiments.tour import Failure, plan, planned_minutes, run_tour
 
     quiet_logs()  # the tour prints its own summary
     if args.threads is not None:
@@ -58,22 +58,19 @@ def _tour(args: argparse.Namespace) -> int:
         dynamic_ncols=True,
         bar_format="{desc}: {n_fmt}/{total_fmt} experiments |{bar}| {elapsed} elapsed",
     )
-    lines = []
 
     def start(name: str, title: str, setting: str) -> None:
         bar.set_description(f"running {name} ({setting})")
 
     def done(name: str, result: Any) -> None:
-        findings = getattr(result, "findings", None)
-        if findings is None:
-            lines.append(f"  FAILED {name}: {result.error}")
+        if isinstance(result, Failure):
+            bar.write(f"  FAILED {name}: {result.error}")
         else:
-            verdicts = [f.held for f in findings]
-            lines.append(
+            verdicts = [f.held for f in result.findings]
+            bar.write(
                 f"  {name}: {verdicts.count(True)} held, {verdicts.count(False)} did not, "
                 f"{verdicts.count(None)} not decided ({result.seconds:.0f} s)"
             )
-        bar.write(lines[-1])
         bar.update(1)
 
     tour = run_tour(
@@ -82,7 +79,7 @@ def _tour(args: argparse.Namespace) -> int:
     bar.close()
     print(f"\nran in {tour.seconds / 60:.1f} min; report: {tour.report}")
     print(f"open it:  xdg-open {tour.report}   (or any browser)")
-    return 1 if any(line.startswith("  FAILED") for line in lines) else 0
+    return 1 if any(isinstance(r, Failure) for r in tour.results) else 0
 
 
 def _training_configs(args: argparse.Namespace, data_cls: type, model_cls: type, model_defaults) -> tuple:
