@@ -18,6 +18,7 @@ from seqlab.experiments.common import (
     pick_setting,
     time_in_turn,
     trailing_mean,
+    window_loss,
 )
 
 
@@ -125,3 +126,18 @@ def test_fresh_checkpoints_drops_only_the_old_checkpoints(tmp_path):
     assert fresh_checkpoints(tmp_path / "run") == tmp_path / "run"
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["model"]
     assert fresh_checkpoints(tmp_path / "new") == tmp_path / "new"  # nothing there: nothing to do
+
+
+def test_window_loss_reads_random_windows_of_the_stream():
+    seen = []
+
+    class Uniform(torch.nn.Module):  # logits 0: every next token costs log V
+        def forward(self, x):
+            seen.append(x.clone())
+            return torch.zeros(*x.shape, 5), None
+
+    ids = torch.arange(100) % 5
+    loss = window_loss(Uniform(), ids, 8, 3, torch.Generator().manual_seed(0))(0)
+    assert torch.isclose(loss, torch.log(torch.tensor(5.0)))
+    (x,) = seen
+    assert x.shape == (3, 8) and all(((row[1:] - row[:-1]) % 5 == 1).all() for row in x)  # consecutive tokens

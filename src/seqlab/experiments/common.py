@@ -38,6 +38,7 @@ __all__ = [
     "seed_everything",
     "time_in_turn",
     "trailing_mean",
+    "window_loss",
 ]
 
 
@@ -166,6 +167,24 @@ class FitLog:
         """Mean loss of the last n steps: less noisy than the last one."""
         last = self.losses[-n:]
         return sum(last) / max(len(last), 1)
+
+
+def window_loss(
+    model: torch.nn.Module, ids: Tensor, window: int, batch_size: int, generator: torch.Generator
+) -> Callable[[int], Tensor]:
+    """A ``fit`` loss for a language model on a token stream ``ids`` (N,): each step, next-token
+    cross-entropy on ``batch_size`` windows of ``window`` + 1 tokens starting at random places."""
+    offsets = torch.arange(window + 1)
+
+    def loss_of_step(step: int) -> Tensor:
+        starts = torch.randint(0, len(ids) - window - 1, (batch_size,), generator=generator)
+        chunk = ids[starts[:, None] + offsets]  # (B, L + 1)
+        logits, _ = model(chunk[:, :-1])  # (B, L, V)
+        return torch.nn.functional.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1)
+        )
+
+    return loss_of_step
 
 
 def trailing_mean(values: Sequence[float], window: int) -> list[float]:

@@ -56,6 +56,7 @@ from seqlab.experiments.common import (
     pick_setting,
     seed_everything,
     time_in_turn,
+    window_loss,
 )
 from seqlab.recurrent import Recurrent
 from seqlab.tasks.generation import LanguageModel, LanguageModelConfig, stream_rows
@@ -319,14 +320,7 @@ def _train_char_lm(s: dict[str, Any], seed: int) -> tuple[LanguageModel, Tensor,
     train_ids = torch.tensor(model.encode(train_text, unknown="unk"))
     valid_ids = torch.tensor(model.encode(valid_text, unknown="unk"))
     generator = torch.Generator().manual_seed(seed)
-    L, B = s["bptt"], s["train_batch"]
-
-    def loss(step: int) -> Tensor:
-        starts = torch.randint(len(train_ids) - L - 1, (B,), generator=generator)
-        window = torch.stack([train_ids[i : i + L + 1] for i in starts.tolist()])  # (B, L + 1)
-        logits, _ = model(window[:, :-1])  # (B, L, V)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), window[:, 1:].reshape(-1))
-
+    loss = window_loss(model, train_ids, s["bptt"], s["train_batch"], generator)
     model.train()
     log = fit(
         loss, model.parameters(), steps=s["train_steps"], lr=3e-3, clip=1.0, max_seconds=s["train_seconds"]

@@ -68,6 +68,7 @@ from seqlab.experiments.common import (
     seed_everything,
     time_in_turn,
     trailing_mean,
+    window_loss,
 )
 from seqlab.recurrent import Recurrent
 
@@ -344,15 +345,7 @@ def _language_model_run(
     )
     model = LanguageModel(config, vocab)
     windows = torch.Generator().manual_seed(seed)  # the same windows for both models
-    L, B = s["lm_window"], s["lm_batch"]
-    offsets = torch.arange(L + 1)
-
-    def loss_of_step(step: int) -> Tensor:
-        starts = torch.randint(0, len(ids) - L - 1, (B,), generator=windows)
-        chunk = ids[starts[:, None] + offsets]  # (B, L + 1)
-        logits, _ = model(chunk[:, :-1])  # (B, L, V)
-        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), chunk[:, 1:].reshape(-1))
-
+    loss_of_step = window_loss(model, ids, s["lm_window"], s["lm_batch"], windows)
     fit_log = fit(loss_of_step, model.parameters(), steps=s["lm_steps"], lr=s["lm_lr"], clip=LM_CLIP)
     bpc = model.evaluate_text(valid, bptt=256, unknown="unk")["bpc"]
     return bpc, count_parameters(model.body), fit_log
