@@ -74,6 +74,23 @@ def test_bad_state_for_a_stack():
         stack.step(x[:, 0])
 
 
+def test_bad_state_for_a_streaming_stack():
+    stack = Recurrent("lstm", D, H, num_layers=2)
+    x_t = torch.randn(B, D)
+    good = stack.initial_state(B)
+    _, state = stack.step(x_t, good)  # what step returns goes back in
+    stack.step(x_t, state)
+    with pytest.raises(ValueError, match=r"tuple of 2 per-layer states"):
+        stack.step(x_t, good[:1])
+    with pytest.raises(ValueError, match=r"layer 1.*state.c of shape \(3, 5\), got \(3, 4\)"):
+        stack.step(x_t, (good[0], type(good[1])(good[1].h, torch.zeros(B, 4))))
+    with pytest.raises(ValueError, match=r"layer 0.*state.h of shape \(3, 5\), got \(2, 5\)"):
+        stack.step(x_t, stack.initial_state(2))
+    gru_state = Recurrent("gru", D, H, num_layers=2).initial_state(B)
+    with pytest.raises(ValueError, match=r"layer 0.*expected a state LSTMState.*got a GRUState"):
+        stack.step(x_t, gru_state)
+
+
 def test_unknown_recurrence_lists_the_known_ones():
     with pytest.raises(
         ValueError,

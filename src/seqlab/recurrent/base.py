@@ -295,6 +295,12 @@ def check_state(
     name: str, state: Any, state_type: type, sizes: tuple[int | tuple[int, ...], ...], batch_size: int
 ) -> None:
     """Raise a ValueError unless ``state`` is a ``state_type`` of (B, *size) tensors."""
+    if type(state) is state_type:  # the usual case, checked first and plainly: it runs once per token
+        for s, n in zip(state, sizes):
+            if not (isinstance(s, Tensor) and s.shape[0] == batch_size and s.shape[1:] == _shape(n)):
+                break
+        else:
+            return
     fields = state_type._fields  # type: ignore[attr-defined]
     if hasattr(state, "_fields") and not isinstance(state, state_type):
         raise ValueError(

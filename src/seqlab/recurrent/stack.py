@@ -90,6 +90,9 @@ class Recurrent(nn.Module):
             layer_input = directions[0].output_size * self.num_directions
         self.layers = nn.ModuleList(layers)
         self.output_size = layer_input
+        # The forward cells as a plain tuple (not registered twice): ``step`` runs once per token, and
+        # walking two levels of ModuleList costs more than a layer's gate arithmetic at B = 1.
+        self._step_cells = tuple(directions[0] for directions in self.layers)
 
     # ------------------------------------------------------------------ state
     def initial_state(
@@ -132,13 +135,20 @@ class Recurrent(nn.Module):
                 "direction needs the whole sequence; use forward(), or bidirectional=False"
             )
         check_step_input("Recurrent.step", x_t, self.input_size)
-        state = self._prepare_state(state, x_t.shape[0], x_t)
+        cells = self._step_cells
+        batch_size = x_t.shape[0]
+        if type(state) is tuple and len(state) == len(cells):  # per token: validate without detours
+            for k, (cell, s) in enumerate(zip(cells, state)):
+                check_state(f"Recurrent (layer {k})", s, cell.State, cell.state_sizes(), batch_size)
+        else:
+            state = self._prepare_state(state, batch_size, x_t)
+        dropout = self.dropout if self.training else 0.0
         new_states = []
         h = x_t
-        for k, (cell,) in enumerate(self.layers):
-            if k > 0 and self.dropout and self.training:
-                h = nn.functional.dropout(h, self.dropout, training=True)
-            h, s = cell._step(h, state[k])
+        for cell, s in zip(cells, state):
+            if dropout and new_states:  # between layers, not before the first
+                h = nn.functional.dropout(h, dropout, training=True)
+            h, s = cell._step(h, s)
             new_states.append(s)
         return h, tuple(new_states)
 
