@@ -65,32 +65,6 @@ def test_tiny_figures_are_png_and_json_round_trips(tiny):
     assert saved["settings"]["rules"] == rvt.RULES
 
 
-def test_kv_cache_step_gives_the_full_forward_at_every_position(models):
-    model = models["transformer"].eval()
-    tokens = torch.randint(len(model.vocab), (3, 12))  # (B, T)
-    with torch.no_grad():
-        reference, _ = model(tokens)  # (B, T, V)
-    cache, steps = None, []
-    for t in range(tokens.shape[1]):
-        logits, cache = rvt.transformer_step(model, tokens[:, t], cache)
-        steps.append(logits)
-    torch.testing.assert_close(torch.stack(steps, 1), reference, atol=1e-5, rtol=1e-5)
-    # 2 (k, v) · layers · B · t · d_model floats
-    assert rvt.cache_bytes(cache) == 2 * TINY["transformer_layers"] * 3 * 12 * TINY["d_model"] * 4
-
-
-def test_kv_cache_step_refuses_a_recurrent_model_and_a_full_cache(models):
-    with pytest.raises(ValueError, match=r"expected a LanguageModel with architecture='transformer'"):
-        rvt.transformer_step(models["lstm"], torch.zeros(1, dtype=torch.long))
-    model = models["transformer"].eval()
-    context = model.config.context
-    H, heads, layers = TINY["d_model"], TINY["heads"], TINY["transformer_layers"]
-    full = torch.zeros(1, heads, context, H // heads)
-    cache = rvt.KVCache((full,) * layers, (full,) * layers)
-    with pytest.raises(ValueError, match=rf"at most context={context} positions; the cache is full"):
-        rvt.transformer_step(model, torch.zeros(1, dtype=torch.long), cache)
-
-
 def test_lstm_state_bytes_are_h_and_c_of_every_layer(models):
     model = models["lstm"]
     state = model.body.initial_state(5)

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from seqlab.tasks.generation import (
+    KVCache,
     LanguageModel,
     LanguageModelConfig,
     StreamSampler,
@@ -97,15 +98,42 @@ def test_the_transformer_is_causal():
     assert not torch.allclose(a[:, -1], b[:, -1])
 
 
-@pytest.mark.parametrize("architecture", ["recurrent", "transformer"])
-def test_greedy_generation_through_step_equals_rereading_the_prefix(architecture):
-    model = tiny(architecture=architecture, num_heads=2, context=64)
+def test_the_transformer_kv_cache_step_gives_the_full_forward_at_every_position():
+    model = tiny(architecture="transformer", num_layers=2, num_heads=2, context=16)
+    tokens = torch.randint(len(model.vocab), (3, 16))  # (B, T): up to the last position
+    with torch.no_grad():
+        reference, _ = model(tokens)  # (B, T, V)
+    cache, steps = None, []
+    for t in range(tokens.shape[1]):
+        logits, cache = model.step(tokens[:, t], cache)
+        steps.append(logits)
+    torch.testing.assert_close(torch.stack(steps, 1), reference, atol=1e-5, rtol=1e-5)
+    assert isinstance(cache, KVCache) and cache.length == 16
+    assert cache.nbytes == 2 * 2 * 3 * 16 * 12 * 4  # (k, v) · layers · B · t · H floats of 4 bytes
+
+
+def test_the_transformer_step_refuses_a_full_cache_and_a_foreign_state():
+    model = tiny(architecture="transformer", num_layers=1, num_heads=2, context=4)
+    cache = None
+    for _ in range(4):
+        _, cache = model.step(torch.zeros(1, dtype=torch.long), cache)
+    with pytest.raises(ValueError, match=r"at most context=4 positions; 4 cached \+ 1 new do not fit"):
+        model.step(torch.zeros(1, dtype=torch.long), cache)
+    lstm_state = tiny().step(torch.zeros(1, dtype=torch.long))[1]
+    with pytest.raises(ValueError, match=r"a Transformer's state is a KVCache, got tuple"):
+        model.step(torch.zeros(1, dtype=torch.long), lstm_state)
+
+
+@pytest.mark.parametrize("architecture,context", [("recurrent", 64), ("transformer", 64), ("transformer", 8)])
+def test_greedy_generation_through_step_equals_rereading_the_prefix(architecture, context):
+    # context 8 < 5 + 12 tokens: the Transformer's cache fills, then its window slides
+    model = tiny(architecture=architecture, num_heads=2, context=context)
     prime = "the c"
     tokens = list(model.generate(prime, max_tokens=12, greedy=True))
     ids = model.encode(prime)
     for token in tokens:
         with torch.no_grad():
-            logits = model(torch.tensor([ids]))[0][0, -1]
+            logits = model(torch.tensor([ids[-context:]]))[0][0, -1]
         logits[model.banned] = float("-inf")
         assert model.vocab.decode([int(logits.argmax())])[0] == token
         ids.append(int(logits.argmax()))

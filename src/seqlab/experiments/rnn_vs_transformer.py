@@ -26,11 +26,11 @@ text):
    2022, that never stores α) and with the textbook "math" attention (``SDPBackend.MATH``) that stores α —
    the chapter's O(T²).
 2. Generation at B = 1 for t = 1 … N: the LSTM through ``LanguageModel.step`` (state carried), the
-   Transformer with a key/value cache (``transformer_step``, written here: the model's own ``generate``
-   re-reads its context), and the Transformer re-reading the prefix (what ``LanguageModel.generate``
-   does). Per-token latency at positions 1, 2, 4, …, N — the token at p fed the state or cache that the
-   p − 1 tokens before it left, every position timed in turn (medians), so load drifting on a shared
-   machine does not read as a trend in p — and the bytes of the LSTM state and the KV cache.
+   Transformer with its key/value cache (``LanguageModel.step``, as ``generate`` runs it), and the
+   Transformer re-reading the prefix for every token (what a model without a cache does). Per-token
+   latency at positions 1, 2, 4, …, N — the token at p fed the state or cache that the p − 1 tokens
+   before it left, every position timed in turn (medians), so load drifting on a shared machine does not
+   read as a trend in p — and the bytes of the LSTM state and the KV cache.
 
 Each claim's ``held`` follows the rules in ``RULES`` (see ``decide``).
 
@@ -63,7 +63,7 @@ from seqlab.experiments.common import (
     seed_everything,
     time_in_turn,
 )
-from seqlab.tasks.generation import LanguageModel, LanguageModelConfig
+from seqlab.tasks.generation import KVCache, LanguageModel, LanguageModelConfig
 
 __all__ = [
     "MINUTES",
@@ -71,11 +71,9 @@ __all__ = [
     "RULES",
     "SETTINGS",
     "TITLE",
-    "KVCache",
     "Memory",
     "activation_memory",
     "build_models",
-    "cache_bytes",
     "decide",
     "loglog_slope",
     "main",
@@ -83,7 +81,6 @@ __all__ = [
     "saved_tensor_bytes",
     "state_bytes",
     "training_step",
-    "transformer_step",
 ]
 
 NAME = "rnn_vs_transformer"
@@ -317,60 +314,11 @@ def loglog_slope(x: Sequence[float], y: Sequence[float]) -> float:
 
 
 # ------------------------------------------------------------------------------------------ generation
-class KVCache(NamedTuple):
-    keys: tuple[Tensor, ...]  # per layer (B, heads, t, d_model / heads)
-    values: tuple[Tensor, ...]  # per layer (B, heads, t, d_model / heads)
-
-
-def cache_bytes(cache: KVCache) -> int:
-    return sum(t.numel() * t.element_size() for t in (*cache.keys, *cache.values))
-
-
 def state_bytes(state: Any) -> int:
     """Bytes of every tensor in a (nested tuple / NamedTuple) recurrent state."""
     if isinstance(state, Tensor):
         return state.numel() * state.element_size()
     return sum(state_bytes(s) for s in state)
-
-
-@torch.no_grad()
-def transformer_step(
-    model: LanguageModel, token: Tensor, cache: KVCache | None = None
-) -> tuple[Tensor, KVCache]:
-    """One generated token through the Transformer LM with a key/value cache: (B,) → logits (B, V).
-
-    Each layer (pre-norm, as ``LanguageModel`` builds it) projects the new token to q, k, v, appends k, v
-    to its cache and attends over all cached positions: the same numbers as ``model(tokens)`` at that
-    position (the tests check it), for O(t) work instead of re-reading the prefix.
-    """
-    if model.recurrent:
-        raise ValueError("transformer_step: expected a LanguageModel with architecture='transformer'")
-    body = model.body
-    position = 0 if cache is None else cache.keys[0].shape[2]
-    if position >= body.context:
-        raise ValueError(
-            f"transformer_step: the model attends over at most context={body.context} positions; the "
-            "cache is full — build the model with a larger context"
-        )
-    h = body.input(model.embedding(token)) + body.positions.weight[position]  # (B, H)
-    B, H = h.shape
-    keys, values = [], []
-    for k, layer in enumerate(body.encoder.layers):
-        if not layer.norm_first:
-            raise ValueError("transformer_step: expected pre-norm layers (norm_first=True)")
-        attention = layer.self_attn
-        heads = attention.num_heads
-        q, k_t, v_t = F.linear(layer.norm1(h), attention.in_proj_weight, attention.in_proj_bias).chunk(3, -1)
-        q, k_t, v_t = (z.view(B, heads, 1, H // heads) for z in (q, k_t, v_t))  # (B, heads, 1, H/heads)
-        if cache is not None:
-            k_t = torch.cat([cache.keys[k], k_t], dim=2)  # (B, heads, t, H/heads)
-            v_t = torch.cat([cache.values[k], v_t], dim=2)
-        keys.append(k_t)
-        values.append(v_t)
-        a = F.scaled_dot_product_attention(q, k_t, v_t).reshape(B, H)  # (B, H)
-        h = h + attention.out_proj(a)
-        h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
-    return model._logits(body.norm(h)), KVCache(tuple(keys), tuple(values))
 
 
 class Streaming(NamedTuple):
@@ -395,7 +343,7 @@ def _streaming(models: dict[str, LanguageModel], n: int, repeats: int) -> Stream
     state, cache = None, None
     for t in range(min(8, n)):  # warm-up: first calls allocate and pick kernels
         _, state = lstm.step(tokens[:, t], state)
-        _, cache = transformer_step(transformer, tokens[:, t], cache)
+        _, cache = transformer.step(tokens[:, t], cache)
     lstm_ms, kv_ms, lstm_bytes, kv_bytes = [], [], [], []
     state, cache = lstm.body.initial_state(1), None
     before: dict[int, tuple[Any, KVCache | None]] = {}  # position p → (state, cache) after p − 1 tokens
@@ -407,9 +355,9 @@ def _streaming(models: dict[str, LanguageModel], n: int, repeats: int) -> Stream
         lstm_ms.append(1000 * (time.perf_counter() - start))
         lstm_bytes.append(state_bytes(state))
         start = time.perf_counter()
-        _, cache = transformer_step(transformer, tokens[:, t], cache)
+        _, cache = transformer.step(tokens[:, t], cache)
         kv_ms.append(1000 * (time.perf_counter() - start))
-        kv_bytes.append(cache_bytes(cache))
+        kv_bytes.append(cache.nbytes)
     # each kind on its own: a long re-read just before a 0.3 ms LSTM step evicts the caches it would use
     lstm_probes: dict[str, Callable[[], Any]] = {}
     kv_probes: dict[str, Callable[[], Any]] = {}
@@ -417,7 +365,7 @@ def _streaming(models: dict[str, LanguageModel], n: int, repeats: int) -> Stream
     for p in positions:
         token, (s_p, c_p) = tokens[:, p - 1], before[p]
         lstm_probes[str(p)] = lambda token=token, s_p=s_p: lstm.step(token, s_p)
-        kv_probes[str(p)] = lambda token=token, c_p=c_p: transformer_step(transformer, token, c_p)
+        kv_probes[str(p)] = lambda token=token, c_p=c_p: transformer.step(token, c_p)
         reread_probes[str(p)] = lambda p=p: transformer(tokens[:, :p])[0][:, -1]
     medians = [  # the single steps are cheap: three times the calls
         [1000 * statistics.median(times) for times in time_in_turn(probes, calls).values()]

@@ -29,15 +29,19 @@ The Transformer baseline
 ------------------------
 ``architecture="transformer"`` swaps the recurrence for torch's ``TransformerEncoder`` with a causal
 mask, learned positions and the same embedding/output layers: the chapter's RNN-vs-Transformer
-comparison under one training loop. It carries no state: each window is read on its own, and
-validation scores each token with at least ``bptt / 2`` tokens of context (windows overlap by half).
-Generating with it re-reads its last ``bptt`` tokens for every new token; the recurrence reads each
-token once (``step``) — the O(1)-per-token claim, measurable with ``benchmarks/generation.py``.
+comparison under one training loop. It carries no state between training windows: each is read on its
+own, and validation scores each token with at least ``bptt / 2`` tokens of context (windows overlap by
+half). Generating, it keeps a key/value cache (``KVCache``): each layer stores the keys and values of every
+position read so far, so a new token costs one attention over t cached positions — O(t) work and memory
+per token, against the recurrence's O(1) ``step``; the chapter's streaming claim, measurable with
+``benchmarks/generation.py``. Its learned positions stop at ``context``: once the cache is full, each new
+token re-reads the last ``context`` tokens (the window slides, so every position changes).
 
 Sampling
 --------
 ``generate`` yields tokens as they are produced: it reads the priming text once (one ``forward`` pass),
-then feeds each new token through the recurrence's ``step`` — never re-running the prefix. Controls:
+then feeds each new token through ``step`` (the recurrence, or the Transformer's cache) — never re-running
+the prefix. Controls:
 temperature, top-k, top-p (``seqlab.nn.sampling``), a seed, ``greedy`` (the most likely token), and
 ``beam_continue`` for the most likely continuation under beam search (``seqlab.nn.beam_search``).
 """
@@ -67,6 +71,7 @@ from .model_files import load_folder, load_weights, save_folder
 __all__ = [
     "ARCHITECTURES",
     "UNKNOWN_POLICIES",
+    "KVCache",
     "LMBatch",
     "LanguageModel",
     "LanguageModelConfig",
@@ -224,6 +229,60 @@ class _CausalTransformer(nn.Module):
         mask = nn.Transformer.generate_square_subsequent_mask(T, device=x.device, dtype=h.dtype)
         return self.norm(self.encoder(h, mask=mask, is_causal=True))  # (B, T, H)
 
+    @torch.no_grad()
+    def extend(self, x: Tensor, cache: KVCache | None = None) -> tuple[Tensor, KVCache]:
+        """``forward`` for inference with a key/value cache: (B, T, E) → (B, T, H) and the longer cache.
+
+        Without a cache, x is read from position 0 (T ≤ context, causal); with one, x is the next single
+        position (T = 1), attending over everything cached. Each pre-norm layer is written out —
+        h += W_o·attention(q, [K; k], [V; v]) with q, k, v = W_qkv·LN₁(h), then h += FFN(LN₂(h)) — on
+        ``nn.TransformerEncoderLayer``'s own weights: the same numbers as ``forward`` at every position
+        (the tests check it). No dropout: this path is for generating.
+        """
+        start = 0 if cache is None else cache.keys[0].shape[2]
+        B, T, _ = x.shape
+        if cache is not None and T != 1:
+            raise ValueError(f"LanguageModel: a cached step reads one position at a time, got {T}")
+        if start + T > self.context:
+            raise ValueError(
+                f"LanguageModel: the Transformer attends over at most context={self.context} positions; "
+                f"{start} cached + {T} new do not fit"
+            )
+        h = self.input(x) + self.positions.weight[start : start + T]  # (B, T, H)
+        H = h.shape[-1]
+        keys, values = [], []
+        for i, layer in enumerate(self.encoder.layers):
+            attention = layer.self_attn
+            heads = attention.num_heads
+            qkv = F.linear(layer.norm1(h), attention.in_proj_weight, attention.in_proj_bias)
+            q, k, v = (z.view(B, T, heads, H // heads).transpose(1, 2) for z in qkv.chunk(3, -1))
+            if cache is not None:  # (B, heads, start + 1, H / heads)
+                k = torch.cat([cache.keys[i], k], dim=2)
+                v = torch.cat([cache.values[i], v], dim=2)
+            keys.append(k)
+            values.append(v)
+            a = F.scaled_dot_product_attention(q, k, v, is_causal=cache is None and T > 1)
+            h = h + attention.out_proj(a.transpose(1, 2).reshape(B, T, H))
+            h = h + layer.linear2(layer.activation(layer.linear1(layer.norm2(h))))
+        return self.norm(h), KVCache(tuple(keys), tuple(values))
+
+
+class KVCache(NamedTuple):
+    """The Transformer's generation state: per layer, the keys and values of every position read so far,
+    each (B, heads, t, H / heads)."""
+
+    keys: tuple[Tensor, ...]
+    values: tuple[Tensor, ...]
+
+    @property
+    def length(self) -> int:
+        """Positions cached (t)."""
+        return self.keys[0].shape[2]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(t.numel() * t.element_size() for t in (*self.keys, *self.values))
+
 
 class LanguageModel(nn.Module):
     """A character or word language model (see the module docstring).
@@ -303,11 +362,20 @@ class LanguageModel(nn.Module):
         return self.output(h)  # (..., V)
 
     def step(self, token: Tensor, state: Any = None) -> tuple[Tensor, Any]:
-        """One token per sequence, (B,) → logits (B, V) and the new state (recurrent models only)."""
-        if not self.recurrent:
-            raise ValueError("LanguageModel.step: a Transformer has no recurrent state to step")
-        h, state = self.body.step(self.dropout(self.embedding(token)), state)  # (B, H)
-        return self._logits(h), state
+        """One token per sequence, (B,) → logits (B, V) and the new state.
+
+        The state is the recurrence's (O(1) in the tokens read) or, for the Transformer, its ``KVCache``
+        (O(t); inference only, and at most ``context`` positions).
+        """
+        if self.recurrent:
+            h, state = self.body.step(self.dropout(self.embedding(token)), state)  # (B, H)
+            return self._logits(h), state
+        if state is not None and not isinstance(state, KVCache):
+            raise ValueError(
+                f"LanguageModel.step: a Transformer's state is a KVCache, got {type(state).__name__}"
+            )
+        h, cache = self.body.extend(self.embedding(token)[:, None], state)  # (B, 1, H)
+        return self._logits(h[:, 0]), cache
 
     # ------------------------------------------------------------------ training protocol
     def _window_nll(self, batch: LMBatch) -> tuple[Tensor, int]:
@@ -427,8 +495,7 @@ class LanguageModel(nn.Module):
                 generator = torch.Generator(device=self.device).manual_seed(seed)
             ids = self._prime(prime, unknown)
             context = torch.tensor([ids], device=self.device)  # (1, P)
-            logits, state = self(context)
-            logits = logits[:, -1]  # (1, V)
+            logits, state = self._read(context)  # (1, V)
             recent = ""
             for _ in range(max_tokens):
                 if greedy:
@@ -450,13 +517,22 @@ class LanguageModel(nn.Module):
                     recent = (recent + text)[-len(stop) :]
                     if recent == stop:
                         return
-                if self.recurrent:
-                    logits, state = self.step(token, state)
-                else:
+                if not self.recurrent:  # the window to re-read once the positions run out
                     context = torch.cat([context, token[:, None]], dim=1)[:, -self.config.context :]
-                    logits = self(context)[0][:, -1]
+                if self.recurrent or state.length < self.config.context:
+                    logits, state = self.step(token, state)
+                else:  # the Transformer's learned positions are used up: slide the window, re-read it
+                    logits, state = self._read(context)
         finally:
             self.train(was_training)
+
+    def _read(self, tokens: Tensor) -> tuple[Tensor, Any]:
+        """Read (B, T) tokens from scratch: the logits after the last (B, V) and the state (or cache)."""
+        if self.recurrent:
+            logits, state = self(tokens)
+            return logits[:, -1], state
+        h, cache = self.body.extend(self.embedding(tokens))
+        return self._logits(h[:, -1]), cache
 
     def sample(self, prime: str = "\n", **options: Any) -> str:
         """The generated continuation of ``prime`` as one string (see ``generate`` for the options)."""
