@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--bptt", type=int, default=128)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--dropout", type=float, default=0.1, help="embeddings, between layers, outputs")
     p.add_argument(
         "--schedule", choices=("plateau", "cosine"), default="plateau",
         help="plateau: halve the LR when an epoch does not improve; cosine: warm up 200 steps, then decay "
@@ -134,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.quick:
         sizes.update(hidden_size=32, num_layers=1)
         data = GenerationData(corpus=args.corpus, bptt=32, batch_size=8, max_train_chars=20_000)
-    config = LanguageModelConfig(embedding_dim=64, dropout=0.1, context=args.bptt, **sizes)
+    config = LanguageModelConfig(embedding_dim=64, dropout=args.dropout, context=args.bptt, **sizes)
     results: list[dict] = []
     if args.sample_only:
         model = LanguageModel.load(out_dir / "model")
