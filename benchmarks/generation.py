@@ -77,17 +77,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+PRIME = "ROMEO.\n"  # every timed and printed sample starts here
+
+
 def time_generation(model: LanguageModel, n: int) -> dict[str, float]:
     """Characters/s and median per-character latency (ms) of streaming generation at B = 1."""
     stamps = []
     start = time.perf_counter()
-    for _ in model.generate("ROMEO.\n", max_tokens=n, temperature=0.8, seed=0):
+    for _ in model.generate(PRIME, max_tokens=n, temperature=0.8, seed=0):
         stamps.append(time.perf_counter())
     total = stamps[-1] - start
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     result = {"chars_per_s": n / total, "latency_ms": 1000 * statistics.median(gaps)}
     if not model.recurrent:  # the KV cache serves until the learned positions run out, then the window slides
-        cached = model.config.context - len(model.encode("ROMEO.\n"))
+        cached = model.config.context - len(model.encode(PRIME))
         result["latency_cached_ms"] = 1000 * statistics.median(gaps[: cached - 1])
         result["latency_sliding_ms"] = 1000 * statistics.median(gaps[cached:] or [float("nan")])
     return result
@@ -197,7 +200,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{name}: {speed['latency_cached_ms']:.2f} ms per character while the KV cache has room, "
             f"{speed['latency_sliding_ms']:.2f} ms once the {model.config.context}-position window slides"
         )
-    print(model.sample("ROMEO.\n", max_tokens=300, temperature=0.8, seed=0))
+    print(model.sample(PRIME, max_tokens=300, temperature=0.8, seed=0))
     results += [
         {
             "name": f"{name}/generate_chars_per_s",

@@ -239,7 +239,7 @@ class _CausalTransformer(nn.Module):
         ``nn.TransformerEncoderLayer``'s own weights: the same numbers as ``forward`` at every position
         (the tests check it). No dropout: this path is for generating.
         """
-        start = 0 if cache is None else cache.keys[0].shape[2]
+        start = 0 if cache is None else cache.length
         B, T, _ = x.shape
         if cache is not None and T != 1:
             raise ValueError(f"LanguageModel: a cached step reads one position at a time, got {T}")
