@@ -72,6 +72,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .._cache import cache_dir
+
 __all__ = [
     "CHORALE_FRACTIONS",
     "ESSEN_FRACTIONS",
@@ -133,10 +135,7 @@ def _music21() -> Any:
 def default_cache_dir() -> Path:
     """Where parsed corpora are cached: $SEQLAB_CACHE_DIR, else $XDG_CACHE_HOME/seqlab, else
     ~/.cache/seqlab."""
-    if os.environ.get("SEQLAB_CACHE_DIR"):
-        return Path(os.environ["SEQLAB_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "seqlab"
+    return cache_dir()
 
 
 def hash_split(key: str, fractions: Sequence[float] = ESSEN_FRACTIONS) -> str:
