@@ -36,6 +36,11 @@ cache, so the reverse loop is one matmul and a dozen small kernels per step; bot
 fused layer-norm backward (the gates' with x̂ = n_t given, μ = 0, 1/σ = 1, then the 1/σ factor).
 tanh is several times slower than σ on CPU, so the forward computes tanh(x) = 2σ(2x) − 1 with the g rows
 of γ, β (and γ_c, β_c) doubled: one σ call for all four gates.
+
+On CPU in float32 a step runs instead as one fused C loop per batch row (``csrc/lstm_step.c``, the same
+equations, layer norms included; see ``native.py``): forward, the matmul and one call; backward, one
+call and the matmul. The torch kernels here remain the path everywhere else (float64, CUDA, no C
+compiler), and the tests assert the two agree.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
+
+from .native import Strided, kernels_for, packed_matmul
 
 __all__ = ["ln_lstm_sequence"]
 
@@ -72,7 +79,14 @@ def ln_lstm_sequence(
     """
     args = (gx, h0, c0, weight_hh, ln_gate_weight, ln_gate_bias, ln_cell_weight, ln_cell_bias)
     _check(*args)
-    if torch.is_grad_enabled() and any(a.requires_grad for a in args):
+    grad = torch.is_grad_enabled() and any(a.requires_grad for a in args)
+    kernels = kernels_for(gx)
+    if kernels is not None:
+        if grad:
+            return _NativeLNLSTMSequence.apply(*args, eps, kernels)
+        hs, cbuf, _ = _forward_native(kernels, *args, eps, keep=False)
+        return hs, cbuf[:, 1:]
+    if grad:
         return _LNLSTMSequence.apply(*args, eps)
     hs, cs, _ = _forward(*args, eps, keep=False)
     return hs, cs
@@ -231,3 +245,75 @@ class _LNLSTMSequence(torch.autograd.Function):
         if need_cell_ln:
             d_gamma_c_out, d_beta_c_out = (torch.stack(x).sum(0) for x in zip(*d_cell, strict=True))
         return d_gx, dh0, dc0, d_weight_hh, d_gamma_out, d_beta_out, d_gamma_c_out, d_beta_c_out, None
+
+
+# ---- the fused C step (CPU, float32)
+
+
+def _forward_native(kernels, gx, h0, c0, weight_hh, gamma, beta, gamma_c, beta_c, eps, keep=True):
+    """The forward loop as one matmul and one call of the C step per step. Returns hs (B, T, H), the
+    cells [c_0, c_1, …] (B, T + 1, H) and, with ``keep``, what the backward needs per step (T, B, ·)."""
+    B, T, _ = gx.shape
+    H = h0.shape[-1]
+    kw = {"dtype": gx.dtype, "device": gx.device}
+    hbuf, cbuf = torch.empty(B, T + 1, H, **kw), torch.empty(B, T + 1, H, **kw)
+    hbuf[:, 0], cbuf[:, 0] = h0, c0
+    saved = torch.empty(T if keep else 1, B, kernels.seqlab_ln_row_floats(H), **kw)  # n, activations, …
+    slot = saved.stride(0) * 4 if keep else 0  # bytes from one step's block to the next
+    recur = packed_matmul(weight_hh, B)  # h ↦ h W_hhᵀ
+    params = [p.detach().contiguous() for p in (gamma, beta, gamma_c, beta_c)]
+    ptrs = [p.data_ptr() for p in params]
+    x, c, h = Strided(gx.contiguous()), Strided(cbuf), Strided(hbuf)
+    step = kernels.seqlab_ln_lstm_forward_step
+    for t, h_prev in enumerate(hbuf[:, :-1].unbind(1)):
+        y = recur(h_prev)  # (B, 4H)
+        step(B, H, eps, y.data_ptr(), y.stride(0), x.at(t), x.row, saved.data_ptr() + t * slot, c.at(t),
+             c.at(t + 1), c.row, h.at(t + 1), h.row, *ptrs)  # fmt: skip
+    return hbuf[:, 1:], cbuf, (saved, hbuf)
+
+
+class _NativeLNLSTMSequence(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, gx, h0, c0, weight_hh, gamma, beta, gamma_c, beta_c, eps, kernels):
+        hs, cbuf, (saved, hbuf) = _forward_native(
+            kernels, gx, h0, c0, weight_hh, gamma, beta, gamma_c, beta_c, eps
+        )
+        ctx.save_for_backward(saved, hbuf, cbuf, weight_hh, gamma, gamma_c)
+        ctx.kernels = kernels
+        ctx.set_materialize_grads(False)  # an unused output (often cs) costs nothing
+        return hs, cbuf[:, 1:]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_hs, d_cs):
+        saved, hbuf, cbuf, weight_hh, gamma, gamma_c = ctx.saved_tensors
+        T, B, _ = saved.shape
+        H = hbuf.shape[-1]
+        kw = {"dtype": saved.dtype, "device": saved.device}
+        recur = packed_matmul(weight_hh.T.contiguous(), B)  # δa ↦ δa W_hh
+        zero_row = torch.zeros(H, **kw)  # broadcast with stride 0: "no gradient here"
+        zero = zero_row.data_ptr(), 0
+        g_h = None if d_hs is None else Strided(d_hs.contiguous())
+        g_c = None if d_cs is None else Strided(d_cs.contiguous())
+        d_gx = torch.empty(B, T, 4 * H, **kw)  # δa_t, batch-first like gx
+        acc = torch.zeros(B, 10, H, **kw)  # per batch row: ∂γ (4), ∂β (4), ∂γ_c, ∂β_c
+        dc = torch.zeros(B, H, **kw) if d_cs is None else d_cs[:, T - 1].contiguous()
+        gamma, gamma_c = gamma.detach().contiguous(), gamma_c.detach().contiguous()
+        c, d = Strided(cbuf), Strided(d_gx)
+        step = ctx.kernels.seqlab_ln_lstm_backward_step
+        y, y_ptr = None, zero  # y = W_hhᵀ δa_{t+1}: none after the last step
+        for t in range(T - 1, -1, -1):
+            dh_out = zero if g_h is None else (g_h.at(t), g_h.row)
+            dc_out = zero if g_c is None or t == 0 else (g_c.at(t - 1), g_c.row)
+            step(B, H, saved[t].data_ptr(), c.at(t), c.row, *y_ptr, *dh_out, dc.data_ptr(), H, *dc_out,
+                 d.at(t), d.row, gamma.data_ptr(), gamma_c.data_ptr(), acc.data_ptr())  # fmt: skip
+            y = recur(d_gx[:, t])  # (B, H)
+            y_ptr = y.data_ptr(), y.stride(0)
+
+        need = ctx.needs_input_grad
+        d_weight_hh = None
+        if need[3]:  # Σ_t δa_tᵀ h_{t-1}: one matmul over all B·T rows
+            d_weight_hh = d_gx.view(B * T, 4 * H).T @ hbuf[:, :-1].reshape(B * T, H)
+        sums = acc.sum(0)  # (10, H)
+        d_gamma, d_beta, d_gamma_c, d_beta_c = sums[:4], sums[4:8], sums[8], sums[9]
+        return d_gx, y, dc, d_weight_hh, d_gamma, d_beta, d_gamma_c, d_beta_c, None, None

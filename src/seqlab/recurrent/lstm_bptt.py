@@ -39,13 +39,12 @@ and backward, with no precomputed factors. The torch kernels here remain the pat
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 
 import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-from .native import lstm_kernels
+from .native import Strided, kernels_for, packed_matmul
 
 __all__ = ["lstm_sequence"]
 
@@ -89,7 +88,7 @@ class _LSTMSequence(torch.autograd.Function):
         hbuf[:, 0], cbuf[:, 0] = h0, c0
         tanh_c = torch.empty(B, T, H, **opts)
 
-        kernels = _kernels_for(gx)
+        kernels = kernels_for(gx)
         loop = _forward_torch if kernels is None else functools.partial(_forward_native, kernels)
         loop(gx, weight_hh, peephole, coupled, gates, hbuf, cbuf, tanh_c)
 
@@ -116,13 +115,6 @@ class _LSTMSequence(torch.autograd.Function):
             d_peephole = None
         d_gx = delta.view(B, T, G * H) if ctx.needs_input_grad[0] else None
         return d_gx, dh, dc, d_weight_hh, d_peephole, None
-
-
-def _kernels_for(gx: Tensor):
-    """The fused C step if it applies to this input (float32 on CPU) and is available, else None."""
-    if gx.device.type != "cpu" or gx.dtype != torch.float32:
-        return None
-    return lstm_kernels()
 
 
 def _forward_torch(
@@ -159,12 +151,12 @@ def _forward_native(
 ) -> None:
     """The same loop as one matmul and one call of the fused C step (which also adds gx_t) per step."""
     _, B, G, H = gates.shape
-    recur = _matmul(weight_hh, B)  # h ↦ h W_hhᵀ
+    recur = packed_matmul(weight_hh, B)  # h ↦ h W_hhᵀ
     peep, peep_s = _peephole_rows(peephole, G, H)
     p = peep.data_ptr()
     step = kernels.seqlab_lstm_forward_step
-    x, a = _Strided(gx.contiguous()), _Strided(gates.transpose(0, 1))
-    c, tc, h = _Strided(cbuf), _Strided(tanh_c), _Strided(hbuf)
+    x, a = Strided(gx.contiguous()), Strided(gates.transpose(0, 1))
+    c, tc, h = Strided(cbuf), Strided(tanh_c), Strided(hbuf)
     for t, h_prev in enumerate(hbuf[:, :-1].unbind(1)):
         y = recur(h_prev)  # (B, G·H)
         step(B, H, coupled, y.data_ptr(), y.stride(0), x.at(t), x.row, a.at(t), a.row, c.at(t), c.at(t + 1),
@@ -237,17 +229,17 @@ def _backward_native(kernels, grad_hs, grad_cs, weight_hh, peephole, coupled, ga
     """The reverse loop as one call of the fused C step and one matmul per step."""
     B, T, G, H = gates.shape
     opts = {"dtype": gates.dtype, "device": gates.device}
-    recur = _matmul(weight_hh.T.contiguous(), B)  # δa ↦ δa W_hh
+    recur = packed_matmul(weight_hh.T.contiguous(), B)  # δa ↦ δa W_hh
     peep, peep_s = _peephole_rows(peephole, G, H)
     p = peep.data_ptr()
     zero_row = torch.zeros(H, **opts)  # broadcast with stride 0: "no gradient here"
     zero = zero_row.data_ptr(), 0
-    g_h = None if grad_hs is None else _Strided(grad_hs.contiguous())
-    g_c = None if grad_cs is None else _Strided(grad_cs.contiguous())
+    g_h = None if grad_hs is None else Strided(grad_hs.contiguous())
+    g_c = None if grad_cs is None else Strided(grad_cs.contiguous())
     delta = torch.empty(B, T, G, H, **opts)
     d_peep = torch.zeros(B, G - 1, H, **opts)  # per batch row: the C step sums each thread's own rows
     dc = torch.zeros(B, H, **opts) if g_c is None else grad_cs[:, T - 1].contiguous()
-    a, c, tc, d = _Strided(gates), _Strided(cbuf), _Strided(tanh_c), _Strided(delta)
+    a, c, tc, d = Strided(gates), Strided(cbuf), Strided(tanh_c), Strided(delta)
     step, sums = kernels.seqlab_lstm_backward_step, (d_peep.data_ptr(), (G - 1) * H)
     y, y_ptr = None, zero  # y = W_hhᵀ δa_{t+1}: none after the last step
     for t in range(T - 1, -1, -1):
@@ -258,19 +250,6 @@ def _backward_native(kernels, grad_hs, grad_cs, weight_hh, peephole, coupled, ga
         y = recur(delta[:, t].view(B, G * H))  # (B, H)
         y_ptr = y.data_ptr(), y.stride(0)
     return delta, y, dc, None if peephole is None else d_peep.sum(0)  # y: ∂L/∂h_0 = W_hhᵀ δa_0
-
-
-def _matmul(weight: Tensor, batch: int) -> Callable[[Tensor], Tensor]:
-    """x ↦ x Wᵀ for a (out, in) weight, called once per step: oneDNN's small-matrix product with the
-    weight packed once for this batch size where torch has it (at B = 32, H = 256 about 1.6x faster
-    than ``torch.mm`` on this CPU), else ``torch.mm``."""
-    try:
-        packed = torch.ops.mkldnn._reorder_linear_weight(weight, batch)
-    except (AttributeError, RuntimeError, NotImplementedError):  # no oneDNN in this torch build
-        W_T = weight.T
-        return lambda x: torch.mm(x, W_T)
-    linear = torch.ops.mkldnn._linear_pointwise
-    return lambda x: linear(x, packed, None, "none", [], "")
 
 
 def _dh_prev(d_t: Tensor, weight_hh: Tensor, g_h, t: int) -> Tensor:
@@ -288,17 +267,3 @@ def _peephole_rows(peephole: Tensor | None, G: int, H: int) -> tuple[Tensor, int
         return torch.zeros(H), 0
     peephole = peephole.detach().contiguous()
     return peephole, peephole.stride(0)
-
-
-class _Strided:
-    """Pointer arithmetic over a contiguous (B, T, …) float32 buffer (one this module allocated or made
-    contiguous): the address of step t of batch row 0, and the stride between batch rows in floats."""
-
-    __slots__ = ("base", "row", "step", "tensor")
-
-    def __init__(self, x: Tensor) -> None:
-        self.tensor = x  # holds the memory the addresses point into
-        self.base, self.row, self.step = x.data_ptr(), x.stride(0), x.stride(1) * 4
-
-    def at(self, t: int) -> int:
-        return self.base + t * self.step

@@ -20,6 +20,7 @@
  * arithmetic; σ(x) = ½ + ½ tanh(x/2). Both propagate NaN.
  */
 
+#include <math.h>
 #include <stddef.h>
 
 typedef long idx; /* strides and sizes, in floats */
@@ -174,4 +175,144 @@ void seqlab_lstm_backward_step(idx B, idx H, int coupled, const float *a, idx a_
         else
             backward_row(H, ab, cp, ct, tc, yb, dho, dcb, dco, d, p_i, p_f, p_o, dp);
     }
+}
+
+/* ---- The layer-norm LSTM (Ba et al. 2016); the equations are ln_lstm_bptt.py's. Gate order i, f, g, o
+ * (no peephole, no coupling), gx_t has no bias (β does that job).
+ *
+ * What a step saves for the backward, per batch row, in one block of LN_ROW(H) floats:
+ *   [ n: the gates' normalised pre-activations, 4H | the activations i, f, g, o, 4H | s_t, H |
+ *     m_t: the normalised cell, H | 1/σ of each gate, 4 | 1/σ of the cell, 1 | padding, 3 ] */
+
+#define LN_ROW(H) (10 * (H) + 8)
+
+static inline float mean_(idx H, const float *restrict x) {
+    float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
+    for (idx j = 0; j < H; ++j) sum += x[j];
+    return sum / (float)H;
+}
+
+/* x ← (x − μ(x)) / σ(x) in place, σ = √(biased var + eps); returns 1/σ. Two passes, like torch. */
+static float normalize_(idx H, float *x, float eps) {
+    const float mu = mean_(H, x);
+    float var = 0.0f;
+#pragma omp simd reduction(+ : var)
+    for (idx j = 0; j < H; ++j) var += (x[j] - mu) * (x[j] - mu);
+    const float r = 1.0f / sqrtf(var / (float)H + eps);
+    for (idx j = 0; j < H; ++j) x[j] = (x[j] - mu) * r;
+    return r;
+}
+
+/* i, f, o = σ(γ n + β), g = tanh(γ n + β) gate by gate; c_t = f c_{t-1} + i g, also copied to m (to be
+ * normalised in place). Its own function: gcc vectorises these loops only with restrict parameters. */
+static void ln_gates_(idx H, const float *restrict n, const float *restrict gamma,
+                      const float *restrict beta, float *restrict act, const float *restrict cp,
+                      float *restrict ct, float *restrict m) {
+    for (idx j = 0; j < H; ++j) {
+        float i = sigmoid_(gamma[j] * n[j] + beta[j]);
+        float f = sigmoid_(gamma[H + j] * n[H + j] + beta[H + j]);
+        float g = tanh_(gamma[2 * H + j] * n[2 * H + j] + beta[2 * H + j]);
+        float o = sigmoid_(gamma[3 * H + j] * n[3 * H + j] + beta[3 * H + j]);
+        act[j] = i, act[H + j] = f, act[2 * H + j] = g, act[3 * H + j] = o;
+        ct[j] = m[j] = f * cp[j] + i * g;
+    }
+}
+
+/* s = tanh(γ_c m + β_c), h_t = o s. */
+static void ln_output_(idx H, const float *restrict m, const float *restrict gamma_c,
+                       const float *restrict beta_c, const float *restrict o, float *restrict s,
+                       float *restrict h) {
+    for (idx j = 0; j < H; ++j) {
+        s[j] = tanh_(gamma_c[j] * m[j] + beta_c[j]);
+        h[j] = o[j] * s[j];
+    }
+}
+
+/* Forward, one batch row: a = y + x (y = W_hh h_{t-1}, x = gx_t), n_k = LN(a_k) per gate,
+ * i, f, o = σ(γ n + β), g = tanh(γ n + β), c_t = f c_{t-1} + i g, m = LN(c_t), s = tanh(γ_c m + β_c),
+ * h_t = o s. */
+static void ln_forward_row(idx H, float eps, const float *restrict y, const float *restrict x,
+                           float *restrict sv, const float *restrict cp, float *restrict ct,
+                           float *restrict h, const float *restrict gamma, const float *restrict beta,
+                           const float *restrict gamma_c, const float *restrict beta_c) {
+    float *n = sv, *act = sv + 4 * H, *s = sv + 8 * H, *m = sv + 9 * H, *r = sv + 10 * H;
+    for (idx j = 0; j < 4 * H; ++j) n[j] = y[j] + x[j];
+    for (int k = 0; k < 4; ++k) r[k] = normalize_(H, n + k * H, eps);
+    ln_gates_(H, n, gamma, beta, act, cp, ct, m);
+    r[4] = normalize_(H, m, eps);
+    ln_output_(H, m, gamma_c, beta_c, act + 3 * H, s, h);
+}
+
+/* LNᵀ in place: δ ← r (δ − mean(δ) − n mean(δ n)), the layer norm's backward for x̂ = n, 1/σ = r. */
+static void ln_backward_(idx H, float *d, const float *n, float r) {
+    float s1 = 0.0f, s2 = 0.0f;
+#pragma omp simd reduction(+ : s1, s2)
+    for (idx j = 0; j < H; ++j) s1 += d[j], s2 += d[j] * n[j];
+    const float m1 = s1 / (float)H, m2 = s2 / (float)H;
+    for (idx j = 0; j < H; ++j) d[j] = r * (d[j] - m1 - n[j] * m2);
+}
+
+/* Backward, one batch row. δh_t = y + dh_out (y = W_hhᵀ δa_{t+1}); dc holds δc_t from step t+1 and
+ * leaves holding δc_{t-1} + dc_out. d receives δa_t (4H); acc gathers this row's parameter gradients
+ * [∂γ 4H | ∂β 4H | ∂γ_c H | ∂β_c H].
+ *   δĉ = δh o (1 − s²);  δc += LNᵀ(γ_c δĉ; m, r_c)
+ *   δâ_i = δc g i(1 − i),  δâ_f = δc c_{t-1} f(1 − f),  δâ_g = δc i (1 − g²),  δâ_o = δh s o(1 − o)
+ *   δa_k = LNᵀ(γ_k δâ_k; n_k, r_k);  δc_{t-1} = δc f */
+static void ln_backward_row(idx H, const float *restrict sv, const float *restrict cp,
+                            const float *restrict y, const float *restrict dh_out, float *restrict dc,
+                            const float *restrict dc_out, float *restrict d,
+                            const float *restrict gamma, const float *restrict gamma_c,
+                            float *restrict acc) {
+    const float *n = sv, *act = sv + 4 * H, *s = sv + 8 * H, *m = sv + 9 * H, *r = sv + 10 * H;
+    float *d_gamma = acc, *d_beta = acc + 4 * H, *d_gamma_c = acc + 8 * H, *d_beta_c = acc + 9 * H;
+    float *cell = d; /* γ_c δĉ, kept in the i block until δâ_i overwrites it, element by element */
+    for (idx j = 0; j < H; ++j) {
+        float dh = y[j] + dh_out[j], o = act[3 * H + j];
+        float dch = dh * o * (1.0f - s[j] * s[j]);
+        d_gamma_c[j] += dch * m[j], d_beta_c[j] += dch;
+        cell[j] = gamma_c[j] * dch;
+        d[3 * H + j] = dh * s[j] * o * (1.0f - o); /* δâ_o */
+    }
+    ln_backward_(H, cell, m, r[4]);
+    for (idx j = 0; j < H; ++j) {
+        float i = act[j], f = act[H + j], g = act[2 * H + j];
+        float dct = dc[j] + cell[j];
+        d[j] = dct * g * i * (1.0f - i);
+        d[H + j] = dct * cp[j] * f * (1.0f - f);
+        d[2 * H + j] = dct * i * (1.0f - g * g);
+        dc[j] = dct * f + dc_out[j];
+    }
+    for (idx j = 0; j < 4 * H; ++j) {
+        d_gamma[j] += d[j] * n[j], d_beta[j] += d[j];
+        d[j] *= gamma[j];
+    }
+    for (int k = 0; k < 4; ++k) ln_backward_(H, d + k * H, n + k * H, r[k]);
+}
+
+/* The exported LN steps. saved: this step's block, LN_ROW(H) floats per batch row; acc: LN_ACC(H)
+ * floats per batch row; c_{t-1}, c_t and h_t are rows of (B, T + 1, H) buffers, stride c_s / h_s. */
+#define LN_ACC(H) (10 * (H))
+
+idx seqlab_ln_row_floats(idx H) { return LN_ROW(H); }
+
+void seqlab_ln_lstm_forward_step(idx B, idx H, float eps, const float *y, idx y_s, const float *x,
+                                 idx x_s, float *saved, const float *c_prev, float *c, idx c_s,
+                                 float *h, idx h_s, const float *gamma, const float *beta,
+                                 const float *gamma_c, const float *beta_c) {
+#pragma omp parallel for schedule(static) if (B * H >= PARALLEL_MIN)
+    for (idx b = 0; b < B; ++b)
+        ln_forward_row(H, eps, y + b * y_s, x + b * x_s, saved + b * LN_ROW(H), c_prev + b * c_s,
+                       c + b * c_s, h + b * h_s, gamma, beta, gamma_c, beta_c);
+}
+
+void seqlab_ln_lstm_backward_step(idx B, idx H, const float *saved, const float *c_prev, idx c_s,
+                                  const float *y, idx y_s, const float *dh_out, idx dho_s, float *dc,
+                                  idx dc_s, const float *dc_out, idx dco_s, float *delta, idx d_s,
+                                  const float *gamma, const float *gamma_c, float *acc) {
+#pragma omp parallel for schedule(static) if (B * H >= PARALLEL_MIN)
+    for (idx b = 0; b < B; ++b)
+        ln_backward_row(H, saved + b * LN_ROW(H), c_prev + b * c_s, y + b * y_s, dh_out + b * dho_s,
+                        dc + b * dc_s, dc_out + b * dco_s, delta + b * d_s, gamma, gamma_c,
+                        acc + b * LN_ACC(H));
 }
