@@ -131,9 +131,8 @@ def _build(source: Path) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=path.parent)  # built aside, then renamed: atomic,
     os.close(fd)  # so processes building at once (DDP ranks) never load a half-written file
     try:
-        done = subprocess.run(
-            [cc, *FLAGS, str(source), "-o", tmp], capture_output=True, text=True, timeout=120
-        )
+        cmd = [cc, *flags, str(source), "-o", tmp, "-lm"]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{cc} failed: {done.stderr.strip()[-500:]}")
         os.replace(tmp, path)
