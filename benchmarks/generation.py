@@ -64,11 +64,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--dropout", type=float, default=0.1, help="embeddings, between layers, outputs")
     p.add_argument(
-        "--schedule", choices=("plateau", "cosine"), default="plateau",
+        "--schedule", choices=("plateau", "cosine", "wsd"), default="plateau",
         help="plateau: halve the LR when an epoch does not improve; cosine: warm up 200 steps, then decay "
-        "to 0 over --epochs (the time limit may stop it first)",
+        "to 0 over --epochs (the time limit may stop it first); wsd: warm up 200 steps, hold, and decay "
+        "linearly to 0 over the last 20%% of --epochs (size --epochs to what the budget allows)",
     )  # fmt: skip
-    p.add_argument("--epochs", type=int, default=1000, help="with --schedule cosine: the decay's length")
+    p.add_argument("--epochs", type=int, default=1000, help="with cosine or wsd: the schedule's length")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--sample-only", action="store_true", help="time generation of the saved model only")
     p.add_argument("--sample-chars", type=int, default=500)
@@ -146,7 +147,7 @@ def main(argv: list[str] | None = None) -> None:
         schedule = (
             {"schedule": "plateau", "plateau_factor": 0.5, "plateau_patience": 0}
             if args.schedule == "plateau"
-            else {"schedule": "cosine", "warmup_steps": 200}
+            else {"schedule": args.schedule, "warmup_steps": 200}
         )
         train_config = TrainConfig(
             max_epochs=args.epochs,

@@ -117,6 +117,7 @@ EXPECTED_LR = {
     "constant": {0: 0.1 / 3, 1: 0.2 / 3, 2: 0.1, 7: 0.1, 11: 0.1},
     "linear": {0: 0.1 / 3, 1: 0.2 / 3, 2: 0.1, 7: 0.1 * 5 / 10, 11: 0.1 * 1 / 10},
     "cosine": {0: 0.1 / 3, 1: 0.2 / 3, 2: 0.1, 7: 0.05, 11: 0.05 * (1 + math.cos(0.9 * math.pi))},
+    "wsd": {0: 0.1 / 3, 1: 0.2 / 3, 2: 0.1, 7: 0.1, 10: 0.1, 11: 0.05},  # decays over the last 2 of 10
 }
 
 
@@ -144,12 +145,14 @@ def test_plateau_schedule(tmp_path: Path, steps: list[dict[str, float]]) -> None
 
 
 def test_lr_factor_shapes() -> None:
-    for schedule in ("linear", "cosine"):
+    for schedule in ("linear", "cosine", "wsd"):
         factors = [lr_factor(schedule, s, warmup_steps=3, total_steps=20) for s in range(20)]
         assert factors[:4] == pytest.approx([0.25, 0.5, 0.75, 1.0])
         assert all(a >= b for a, b in itertools.pairwise(factors[3:]))  # non-increasing after warm-up
-        assert 0 < factors[-1] < 0.1
-    with pytest.raises(ValueError, match=r"expected schedule in .*'cosine'.*got 'plateau'"):
+        assert 0 < factors[-1] < (0.3 if schedule == "wsd" else 0.1)  # wsd: 1 / (0.2 · 17) at the last
+    wsd = [lr_factor("wsd", s, warmup_steps=0, total_steps=100, cooldown=0.3) for s in range(100)]
+    assert wsd[:71] == [1.0] * 71 and wsd[80] == pytest.approx(2 / 3) and wsd[99] == pytest.approx(1 / 30)
+    with pytest.raises(ValueError, match=r"expected schedule in .*'wsd'.*got 'plateau'"):
         lr_factor("plateau", 0, warmup_steps=0, total_steps=1)
 
 
@@ -295,9 +298,10 @@ def test_ddp_two_processes_match_one(tmp_path: Path) -> None:
         ("lr", float("nan"), r"expected lr to be a number > 0"),
         ("weight_decay", -1.0, r"expected weight_decay to be a number ≥ 0"),
         ("momentum", 0.9, r"momentum=0.9 applies to optimizer 'sgd' only, got optimizer 'adam'"),
-        ("schedule", "step", r"unknown schedule 'step'; known: constant, linear, cosine, plateau"),
+        ("schedule", "step", r"unknown schedule 'step'; known: constant, linear, cosine, wsd, plateau"),
         ("warmup_steps", -1, r"expected warmup_steps to be an integer ≥ 0"),
         ("plateau_factor", 1.0, r"expected plateau_factor in \(0, 1\)"),
+        ("cooldown_fraction", 0.0, r"expected cooldown_fraction in \(0, 1\], got 0.0"),
         ("grad_clip_norm", 0.0, r"expected grad_clip_norm to be a number > 0 or None"),
         ("monitor", "", r"expected monitor to be the name of a validation metric \(e.g. .f1.\) or None"),
         ("mode", "maximize", r"unknown mode 'maximize'; known: max, min"),

@@ -146,9 +146,11 @@ class TrainConfig:
         weight_decay: L2 penalty (Adam, SGD) or decoupled weight decay (AdamW), on every parameter.
         momentum: SGD momentum; must stay 0 for Adam and AdamW.
         schedule: "constant", "linear" (warm-up then linear decay to 0), "cosine" (warm-up then cosine
-            decay) or "plateau" (multiply by ``plateau_factor`` after ``plateau_patience`` validations
-            without improvement of ``monitor``); see :mod:`seqlab.training.schedules`.
+            decay), "wsd" (warm-up, constant, then linear decay to 0 over the last ``cooldown_fraction``
+            of the steps) or "plateau" (multiply by ``plateau_factor`` after ``plateau_patience``
+            validations without improvement of ``monitor``); see :mod:`seqlab.training.schedules`.
         warmup_steps: optimizer steps of linear warm-up (not with "plateau").
+        cooldown_fraction: the "wsd" schedule's decay, as a fraction of the steps after warm-up.
         plateau_factor, plateau_patience: the "plateau" schedule's settings.
         grad_clip_norm: clip the total gradient norm to this value before each update; None: no clipping.
         monitor: name of a figure returned by the task's ``validation_metrics`` (logged as
@@ -180,6 +182,7 @@ class TrainConfig:
     momentum: float = 0.0
     schedule: str = "constant"
     warmup_steps: int = 0
+    cooldown_fraction: float = 0.2
     plateau_factor: float = 0.5
     plateau_patience: int = 2
     grad_clip_norm: float | None = 1.0
@@ -225,7 +228,11 @@ class TrainConfig:
         if self.schedule == "plateau" and self.warmup_steps:
             raise ValueError(
                 f"TrainConfig: schedule 'plateau' has no warm-up, got warmup_steps={self.warmup_steps}; "
-                "set warmup_steps=0 or use 'constant', 'linear' or 'cosine'"
+                "set warmup_steps=0 or use 'constant', 'linear', 'cosine' or 'wsd'"
+            )
+        if not _is_number(self.cooldown_fraction) or not 0 < self.cooldown_fraction <= 1:
+            raise ValueError(
+                f"TrainConfig: expected cooldown_fraction in (0, 1], got {self.cooldown_fraction!r}"
             )
         if not _is_number(self.plateau_factor) or not 0 < self.plateau_factor < 1:
             raise ValueError(f"TrainConfig: expected plateau_factor in (0, 1), got {self.plateau_factor!r}")
@@ -524,7 +531,13 @@ class _TaskModule(L.LightningModule):
                 f"fit: schedule {cfg.schedule!r} needs the number of training steps, but the training "
                 "DataLoader has no length (an IterableDataset?); use schedule='constant' or 'plateau'"
             )
-        factor = partial(lr_factor, cfg.schedule, warmup_steps=cfg.warmup_steps, total_steps=int(total))
+        factor = partial(
+            lr_factor,
+            cfg.schedule,
+            warmup_steps=cfg.warmup_steps,
+            total_steps=int(total),
+            cooldown=cfg.cooldown_fraction,
+        )
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
