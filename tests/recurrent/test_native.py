@@ -103,6 +103,8 @@ def test_built_once_into_the_cache(monkeypatch, tmp_path):
     assert native._build(native.SOURCE) == first and first.stat().st_mtime_ns == stamp
     assert list(first.parent.iterdir()) == [first]  # no temporary files left
     ctypes.CDLL(str(first)).seqlab_lstm_forward_step  # noqa: B018 — it exports the step
+    if native._openmp_flags():  # torch's libgomp is loaded: rows are split across its threads
+        assert b"GOMP_parallel" in first.read_bytes()
 
 
 def run_ln_sequence(args, *, use_kernels: bool, grad_c: bool):

@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("csrc") / "lstm_step.c"
 FLAGS = ("-O3", "-march=native", "-std=c11", "-fPIC", "-shared", "-fopenmp-simd", "-Wno-unknown-pragmas")
+LIBS = ("-lm",)
 
 _i, _p = ctypes.c_long, ctypes.c_void_p  # sizes and strides (in floats); pointers
 _SIGNATURES = {
@@ -119,7 +120,7 @@ def _openmp_flags() -> tuple[str, ...]:
 
 def _build(source: Path) -> Path:
     cc = _compiler()
-    flags = (*FLAGS, *_openmp_flags())
+    flags = (*FLAGS, *_openmp_flags(), *LIBS)  # the cache key hashes exactly what the compiler is given
     version = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30).stdout
     key = hashlib.sha256(
         b"\0".join(s.encode() for s in (source.read_text(), " ".join(flags), version, _cpu_id()))
@@ -131,7 +132,7 @@ def _build(source: Path) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".so", dir=path.parent)  # built aside, then renamed: atomic,
     os.close(fd)  # so processes building at once (DDP ranks) never load a half-written file
     try:
-        cmd = [cc, *flags, str(source), "-o", tmp, "-lm"]
+        cmd = [cc, str(source), "-o", tmp, *flags]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         if done.returncode != 0:
             raise RuntimeError(f"{cc} failed: {done.stderr.strip()[-500:]}")
