@@ -1,15 +1,16 @@
 """Fused per-step kernels in C for the hand-written BPTT paths, compiled on first use.
 
 Eager PyTorch spends a time step of a peephole or coupled LSTM in about ten small elementwise kernels
-forward and five backward, each a pass over memory and a dispatch; at B = 32, H = 256 that costs more
-than the step's matrix product. ``csrc/lstm_step.c`` does the same arithmetic in one loop per step
-(the matrix products stay with torch). It is plain C with no torch headers: it compiles in well under
+forward and five backward (more with layer norm), each a pass over memory and a dispatch; at B = 32,
+H = 256 that costs more than the step's matrix product. ``csrc/lstm_step.c`` does the same arithmetic
+in one loop per batch row and step, for ``lstm_bptt.py`` and ``ln_lstm_bptt.py`` (the matrix products
+stay with torch: ``packed_matmul`` below). It is plain C with no torch headers: it compiles in well under
 a second with the system's C compiler, for the CPU it runs on (``-march=native``), into
 ``<cache>/native/`` (``$SEQLAB_CACHE_DIR``, else ``~/.cache/seqlab``), keyed by the source, the
 flags, the compiler and the CPU, and is loaded through ``ctypes``.
 
 Nothing depends on it: with no compiler, a failed build, or ``SEQLAB_NATIVE=0`` in the environment,
-the same functions run as torch kernels (``lstm_bptt.py``), and the tests assert the two paths agree.
+the same BPTT runs on torch kernels, and the tests assert the two paths agree.
 Only float32 on CPU takes this path.
 """
 
