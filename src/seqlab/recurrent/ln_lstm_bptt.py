@@ -49,7 +49,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from .native import Strided, kernels_for, packed_matmul
+from .native import OutsideGrads, Strided, kernels_for, packed_matmul
 
 __all__ = ["ln_lstm_sequence"]
 
@@ -291,22 +291,18 @@ class _NativeLNLSTMSequence(torch.autograd.Function):
         H = hbuf.shape[-1]
         kw = {"dtype": saved.dtype, "device": saved.device}
         recur = packed_matmul(weight_hh.T.contiguous(), B)  # δa ↦ δa W_hh
-        zero_row = torch.zeros(H, **kw)  # broadcast with stride 0: "no gradient here"
-        zero = zero_row.data_ptr(), 0
-        g_h = None if d_hs is None else Strided(d_hs.contiguous())
-        g_c = None if d_cs is None else Strided(d_cs.contiguous())
+        outside = OutsideGrads(d_hs, d_cs, B, T, H)
         d_gx = torch.empty(B, T, 4 * H, **kw)  # δa_t, batch-first like gx
         acc = torch.zeros(B, 10, H, **kw)  # per batch row: ∂γ (4), ∂β (4), ∂γ_c, ∂β_c
-        dc = torch.zeros(B, H, **kw) if d_cs is None else d_cs[:, T - 1].contiguous()
+        dc = outside.dc_last
         gamma, gamma_c = gamma.detach().contiguous(), gamma_c.detach().contiguous()
+        params = gamma.data_ptr(), gamma_c.data_ptr(), acc.data_ptr()  # and the sums of their gradients
         c, d = Strided(cbuf), Strided(d_gx)
         step = ctx.kernels.seqlab_ln_lstm_backward_step
-        y, y_ptr = None, zero  # y = W_hhᵀ δa_{t+1}: none after the last step
+        y, y_ptr = None, outside.none  # y = W_hhᵀ δa_{t+1}: none after the last step
         for t in range(T - 1, -1, -1):
-            dh_out = zero if g_h is None else (g_h.at(t), g_h.row)
-            dc_out = zero if g_c is None or t == 0 else (g_c.at(t - 1), g_c.row)
-            step(B, H, saved[t].data_ptr(), c.at(t), c.row, *y_ptr, *dh_out, dc.data_ptr(), H, *dc_out,
-                 d.at(t), d.row, gamma.data_ptr(), gamma_c.data_ptr(), acc.data_ptr())  # fmt: skip
+            step(B, H, saved[t].data_ptr(), c.at(t), c.row, *y_ptr, *outside.h(t), dc.data_ptr(), H,
+                 *outside.c_prev(t), d.at(t), d.row, *params)  # fmt: skip
             y = recur(d_gx[:, t])  # (B, H)
             y_ptr = y.data_ptr(), y.stride(0)
 

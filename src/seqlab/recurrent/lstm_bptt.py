@@ -44,7 +44,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import FunctionCtx, once_differentiable
 
-from .native import Strided, kernels_for, packed_matmul
+from .native import OutsideGrads, Strided, kernels_for, packed_matmul
 
 __all__ = ["lstm_sequence"]
 
@@ -232,21 +232,17 @@ def _backward_native(kernels, grad_hs, grad_cs, weight_hh, peephole, coupled, ga
     recur = packed_matmul(weight_hh.T.contiguous(), B)  # δa ↦ δa W_hh
     peep, peep_s = _peephole_rows(peephole, G, H)
     p = peep.data_ptr()
-    zero_row = torch.zeros(H, **opts)  # broadcast with stride 0: "no gradient here"
-    zero = zero_row.data_ptr(), 0
-    g_h = None if grad_hs is None else Strided(grad_hs.contiguous())
-    g_c = None if grad_cs is None else Strided(grad_cs.contiguous())
+    outside = OutsideGrads(grad_hs, grad_cs, B, T, H)
     delta = torch.empty(B, T, G, H, **opts)
     d_peep = torch.zeros(B, G - 1, H, **opts)  # per batch row: the C step sums each thread's own rows
-    dc = torch.zeros(B, H, **opts) if g_c is None else grad_cs[:, T - 1].contiguous()
+    dc = outside.dc_last
     a, c, tc, d = Strided(gates), Strided(cbuf), Strided(tanh_c), Strided(delta)
-    step, sums = kernels.seqlab_lstm_backward_step, (d_peep.data_ptr(), (G - 1) * H)
-    y, y_ptr = None, zero  # y = W_hhᵀ δa_{t+1}: none after the last step
+    step = kernels.seqlab_lstm_backward_step
+    peepholes = p, peep_s, d_peep.data_ptr(), (G - 1) * H  # the weights, and their gradients' sums
+    y, y_ptr = None, outside.none  # y = W_hhᵀ δa_{t+1}: none after the last step
     for t in range(T - 1, -1, -1):
-        dh_out = zero if g_h is None else (g_h.at(t), g_h.row)
-        dc_out = zero if g_c is None or t == 0 else (g_c.at(t - 1), g_c.row)
-        step(B, H, coupled, a.at(t), a.row, c.at(t), c.at(t + 1), c.row, tc.at(t), tc.row, *y_ptr, *dh_out,
-             dc.data_ptr(), H, *dc_out, d.at(t), d.row, p, peep_s, *sums)  # fmt: skip
+        step(B, H, coupled, a.at(t), a.row, c.at(t), c.at(t + 1), c.row, tc.at(t), tc.row, *y_ptr,
+             *outside.h(t), dc.data_ptr(), H, *outside.c_prev(t), d.at(t), d.row, *peepholes)  # fmt: skip
         y = recur(delta[:, t].view(B, G * H))  # (B, H)
         y_ptr = y.data_ptr(), y.stride(0)
     return delta, y, dc, None if peephole is None else d_peep.sum(0)  # y: ∂L/∂h_0 = W_hhᵀ δa_0

@@ -34,7 +34,7 @@ from torch import Tensor
 
 from .._cache import cache_dir
 
-__all__ = ["Strided", "kernels_for", "lstm_kernels", "native_status", "packed_matmul"]
+__all__ = ["OutsideGrads", "Strided", "kernels_for", "lstm_kernels", "native_status", "packed_matmul"]
 
 log = logging.getLogger(__name__)
 
@@ -181,3 +181,25 @@ class Strided:
 
     def at(self, t: int) -> int:
         return self.base + t * self.step
+
+
+class OutsideGrads:
+    """What the reverse loops hand the C steps of the gradients reaching h_t and c_t from outside the
+    recurrence (the loss through the outputs): (address, row stride) per step, or a row of zeros with
+    stride 0 where none comes, so the C step adds it unconditionally. Also a zero row (``none``) for any
+    other missing operand, and the δc the reverse loop starts from."""
+
+    def __init__(self, grad_hs: Tensor | None, grad_cs: Tensor | None, B: int, T: int, H: int) -> None:
+        self._zero_row = torch.zeros(H)
+        self.none = self._zero_row.data_ptr(), 0
+        self._h = None if grad_hs is None else Strided(grad_hs.contiguous())
+        self._c = None if grad_cs is None else Strided(grad_cs.contiguous())
+        self.dc_last = torch.zeros(B, H) if grad_cs is None else grad_cs[:, T - 1].contiguous()
+
+    def h(self, t: int) -> tuple[int, int]:
+        """The gradient of the output h_t."""
+        return self.none if self._h is None else (self._h.at(t), self._h.row)
+
+    def c_prev(self, t: int) -> tuple[int, int]:
+        """The gradient of the output c_{t-1} (none for c_{-1}, the initial state)."""
+        return self.none if self._c is None or t == 0 else (self._c.at(t - 1), self._c.row)
