@@ -130,6 +130,22 @@ def test_log_transform_keeps_intervals_ordered_and_positive(tmp_path):
         model.predict([monthly(np.r_[np.ones(20), -1.0])])
 
 
+@pytest.mark.parametrize(("k", "horizon"), [(12, 4), (4, 10), (1, 3)])
+@pytest.mark.parametrize("output", ["point", "gaussian", "quantile"])
+def test_naive_anchor_with_a_silent_network_is_the_seasonal_naive_forecast(k, horizon, output):
+    # the head silenced (weights and bias zero), only the anchor is left: y_{n+j} = y_{n-k+1+(j-1) mod k}
+    torch.manual_seed(0)
+    s = monthly(np.exp(sine(40) / 3) * np.linspace(1, 3, 40))
+    model = Forecaster.from_data([s], tiny(naive_anchor=k, horizon=horizon, output=output, log=True))
+    torch.nn.init.zeros_(model.output.weight)
+    torch.nn.init.zeros_(model.output.bias)
+    f = model.predict([s])[0]
+    expected = seasonal_naive(s.values, horizon, k).point
+    np.testing.assert_allclose(f.point, expected, rtol=1e-5)
+    if output == "gaussian":  # σ = softplus(0) + ε around the anchor
+        assert (f.lower < f.point).all() and (f.point < f.upper).all()
+
+
 # --------------------------------------------------------------------------------------------- files
 @pytest.mark.parametrize(
     "config",
@@ -193,6 +209,8 @@ def test_forecast_frame_has_timestamps_and_interval_columns(tmp_path):
         ({"interval": 1.0}, r"expected interval in \(0, 1\)"),
         ({"highway": 3, "head": "autoregressive"}, r"highway belongs to the direct head"),
         ({"highway": 30}, r"expected highway in 0 … lookback \(12\)"),
+        ({"naive_anchor": 13}, r"expected naive_anchor in 0 … lookback \(12\), got 13"),
+        ({"naive_anchor": 12, "head": "autoregressive"}, r"naive_anchor belongs to the direct head"),
     ],
 )
 def test_bad_configs_are_refused(kwargs, match):

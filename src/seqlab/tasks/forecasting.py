@@ -12,7 +12,11 @@ features k_t derived from the timestamps), forecast the next h values::
 
 Options: ``highway`` = k adds LSTNet's linear "highway" (Lai et al. 2018) to the direct head,
 θ_{n+j} += Σ_i w_{j,i} z_{n−k+i} + c_j — a linear autoregression on the last k scaled values that the
-recurrent part corrects, which small data sets need (added to μ, the point, or every quantile); ``log``
+recurrent part corrects, which small data sets need (added to μ, the point, or every quantile);
+``naive_anchor`` = k makes the direct head forecast the change from the (seasonal) naive forecast,
+θ_{n+j} += z_{n−k+1+((j−1) mod k)} — the value one period k earlier (k = 1: the last value; k = m: the
+same season last year), as seasonal differencing does in Box–Jenkins models, so the network learns the
+year-on-year change instead of the seasonal shape itself, which a short series cannot teach it; ``log``
 models log y (positive series), so that multiplicative seasonality becomes additive; everything is
 undone on output (exp of a median or interval bound is the median or bound; exp(μ) is then the median).
 
@@ -105,6 +109,7 @@ class ForecasterConfig:
     scaling: str = "standard"  # standard | mean_abs | none, per window
     log: bool = False  # model log y (positive series): multiplicative effects become additive
     highway: int = 0  # direct head: a linear map of the last k scaled values added to the forecast (0: none)
+    naive_anchor: int = 0  # direct head: forecast the change from the value k steps back (k = m: seasonal)
     calendar: bool = True  # read calendar features derived from the timestamps
     hidden_size: int = 32  # H
     num_layers: int = 1
@@ -132,6 +137,16 @@ class ForecasterConfig:
         if k and self.head != "direct":
             raise ValueError(
                 "ForecasterConfig: highway belongs to the direct head; set highway=0 or head='direct'"
+            )
+        k = self.naive_anchor
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= self.lookback:
+            raise ValueError(
+                f"ForecasterConfig: expected naive_anchor in 0 … lookback ({self.lookback}), got {k!r}"
+            )
+        if k and self.head != "direct":
+            raise ValueError(
+                "ForecasterConfig: naive_anchor belongs to the direct head; set naive_anchor=0 or "
+                "head='direct'"
             )
         quantiles = self.quantiles
         if isinstance(quantiles, str):  # from the command line: "0.1,0.5,0.9"
@@ -335,8 +350,14 @@ class Forecaster(nn.Module):
             theta = self.output(torch.cat([h_n, future], dim=-1)).view(
                 -1, c.horizon, c.num_params
             )  # (B, h, P)
+            linear = torch.zeros_like(theta[..., 0])  # (B, h)
             if self.highway is not None:  # LSTNet's linear "highway" from the last k values
-                linear = self.highway(x[:, -c.highway :, 0])  # (B, h)
+                linear = linear + self.highway(x[:, -c.highway :, 0])
+            if c.naive_anchor:  # the (seasonal) naive forecast: z_{n+j} ← z_{n−k+1+((j−1) mod k)}
+                k = c.naive_anchor
+                index = c.lookback - k + torch.arange(c.horizon, device=x.device) % k  # (h,)
+                linear = linear + x[:, index, 0]
+            if self.highway is not None or c.naive_anchor:
                 shift = torch.zeros_like(theta)
                 if c.output == "gaussian":
                     shift[..., 0] = linear  # the mean only

@@ -14,6 +14,10 @@ coverage ``interval`` (0.8: the 10% and 90% quantiles of a normal forecast distr
   small grid: D = 1 when the STL seasonal strength F_s = 1 − Var(R)/Var(S + R) exceeds 0.64 (m > 1),
   d ∈ {0, 1, 2} by KPSS tests at 5% on the (seasonally) differenced series, then (p, q) ∈ {0, 1, 2}² and,
   seasonal, (P, Q) ∈ {(0, 0), (0, 1), (1, 0)} by AICc; a constant when d + D = 0, a drift when it is 1.
+  Seasonal periods above ``FOURIER_ABOVE`` (weekly data, m = 52) take FPP3's dynamic harmonic regression
+  instead (§12.1): a seasonal ARIMA at m = 52 carries a state of 50+ dimensions and ran for minutes per
+  fit, so the season is K Fourier pairs sin(2πkt/m), cos(2πkt/m), k = 1 … K, as regressors with ARIMA(p,
+  d, q) errors; d by KPSS on the residuals of the Fourier regression, then K ∈ {1, 2, 3} and (p, q) by AICc.
 
 Fitting warnings of statsmodels (convergence, starting values) are silenced inside the fits: a grid
 search meets them by design, and the AICc comparison discards the poor fits.
@@ -31,6 +35,8 @@ import numpy as np
 __all__ = ["BASELINES", "BaselineForecast", "arima", "baseline_forecast", "ets", "naive", "seasonal_naive"]
 
 BASELINES = ("naive", "seasonal_naive", "ets", "arima")
+FOURIER_ABOVE = 24  # seasonal periods longer than this: Fourier terms instead of seasonal ARIMA orders
+FOURIER_K = (1, 2, 3)
 
 
 class BaselineForecast(NamedTuple):
@@ -148,6 +154,8 @@ def arima(y: np.ndarray, horizon: int, m: int, interval: float = 0.8) -> Baselin
     from statsmodels.tsa.arima.model import ARIMA
 
     y = _history(y, 8, "arima")
+    if m > FOURIER_ABOVE and len(y) >= 2 * m:
+        return _harmonic_arima(y, horizon, m, interval)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         seasonal = m > 1 and len(y) >= 2 * m + 2 and _seasonal_strength(y, m) > 0.64
@@ -175,6 +183,45 @@ def arima(y: np.ndarray, horizon: int, m: int, interval: float = 0.8) -> Baselin
         bounds = np.asarray(forecast.conf_int(alpha=1 - interval), dtype=np.float64)
     name = f"ARIMA{order}" + (f"({s_order[0]},{s_order[1]},{s_order[2]})[{m}]" if seasonal else "")
     return BaselineForecast(point, bounds[:, 0], bounds[:, 1], name.replace(" ", ""))
+
+
+def fourier_terms(t: np.ndarray, m: float, K: int) -> np.ndarray:
+    """(len(t), 2K): sin(2πkt/m), cos(2πkt/m) for k = 1 … K."""
+    angle = 2 * np.pi * np.outer(t, np.arange(1, K + 1)) / m
+    return np.concatenate([np.sin(angle), np.cos(angle)], axis=1)
+
+
+def _harmonic_arima(y: np.ndarray, horizon: int, m: int, interval: float) -> BaselineForecast:
+    """ARIMA(p, d, q) errors around K Fourier pairs of period m, K and (p, q) by AICc."""
+    from statsmodels.tsa.arima.model import ARIMA
+
+    n = len(y)
+    t = np.arange(n + horizon, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        X = np.column_stack([np.ones(n), fourier_terms(t[:n], m, max(FOURIER_K))])
+        residual = y - X @ np.linalg.lstsq(X, y, rcond=None)[0]
+        d = _kpss_differences(residual)
+        trend = {0: "c", 1: "t"}.get(d, "n")
+        best = None
+        for K in FOURIER_K:
+            exog = fourier_terms(t[:n], m, K)
+            for p in range(3):
+                for q in range(3):
+                    try:
+                        fit = ARIMA(y, exog=exog, order=(p, d, q), trend=trend).fit()
+                    except (ValueError, np.linalg.LinAlgError):
+                        continue
+                    if np.isfinite(fit.aicc) and (best is None or fit.aicc < best[0]):
+                        best = (fit.aicc, fit, K, (p, d, q))
+        if best is None:
+            raise ValueError("arima: no ARIMA model could be fitted to the history")
+        _, fit, K, order = best
+        forecast = fit.get_forecast(horizon, exog=fourier_terms(t[n:], m, K))
+        point = np.asarray(forecast.predicted_mean, dtype=np.float64)
+        bounds = np.asarray(forecast.conf_int(alpha=1 - interval), dtype=np.float64)
+    name = f"ARIMA{order}+Fourier[{m}]x{K}".replace(" ", "")
+    return BaselineForecast(point, bounds[:, 0], bounds[:, 1], name)
 
 
 def baseline_forecast(
