@@ -7,14 +7,14 @@ statsmodels baseline, writes ``--json`` (a list of {"name", "value", "unit", "ba
 series into ``--out``.
 
     OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python benchmarks/forecasting.py \\
-        --series airline,sunspots,elec_equip \\
+        --series airline,sunspots,co2 \\
         --json benchmarks/results/2026-11-27-cpu/forecasting/forecasting.json \\
         --out benchmarks/results/2026-11-27-cpu/forecasting
 
 The model settings per series were chosen before the run, on backtests over the history *before* the first
 test origin (never on the test windows): ``--history-only`` runs exactly that backtest (3 origins on the
-steps before the first test origin), and ``--set KEY=VALUE`` overrides any ``ForecasterConfig`` or
-``TrainConfig`` field, so a candidate is one command::
+steps before the first test origin, ``--history-origins``), and ``--set KEY=VALUE`` overrides any
+``ForecasterConfig`` or ``TrainConfig`` field, so a candidate is one command::
 
     OMP_NUM_THREADS=1 python benchmarks/forecasting.py --series airline --history-only \\
         --set naive_anchor=12 --set highway=0 --set scaling=mean_abs
@@ -50,8 +50,9 @@ SETTINGS: dict[str, dict] = {
     "elec_equip": {"horizon": 12, "lookback": 36},
     "lynx": {"horizon": 10, "lookback": 30},
     "shampoo": {"horizon": 6, "lookback": 12},
-    "co2": {"horizon": 52, "lookback": 104},
+    "co2": {"horizon": 52, "lookback": 104, "max_epochs": 60, "stride": 4, "conformal": True},
 }
+BACKTEST_SETTINGS = ("stride", "batch_size", "validation_windows")  # passed to backtest()
 MODEL_FIELDS = {f.name for f in fields(ForecasterConfig)}
 TRAIN_FIELDS = {f.name for f in fields(TrainConfig)}
 # shampoo has 36 months: after lookback 12 + horizon 6 + a validation window, room for 2 origins only
@@ -63,9 +64,10 @@ def parse_overrides(items: list[str]) -> dict:
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or key not in MODEL_FIELDS | TRAIN_FIELDS:
+        if not sep or key not in MODEL_FIELDS | TRAIN_FIELDS | set(BACKTEST_SETTINGS):
             raise SystemExit(
-                f"--set: expected KEY=VALUE with KEY a ForecasterConfig or TrainConfig field, got {item!r}"
+                "--set: expected KEY=VALUE with KEY a ForecasterConfig or TrainConfig field, or one of "
+                f"{', '.join(BACKTEST_SETTINGS)}; got {item!r}"
             )
         try:
             out[key] = json.loads(value)
@@ -100,7 +102,7 @@ def run(name: str, args: argparse.Namespace, out: Path) -> tuple[list[dict], str
     origins = min(args.origins, MAX_ORIGINS.get(name, args.origins))
     if args.history_only:  # the selection protocol: backtest on the steps before the first test origin
         series = series.head(backtest_origins(len(series), horizon, origins, horizon)[0])
-        name, origins = f"{name} (history before the test origins)", 3
+        name, origins = f"{name} (history before the test origins)", args.history_origins
     start = time.perf_counter()
     result = backtest(
         series,
@@ -110,6 +112,7 @@ def run(name: str, args: argparse.Namespace, out: Path) -> tuple[list[dict], str
         seeds=tuple(range(args.seeds)),
         baselines=args.baselines,
         seasonal_period=m,
+        **{k: settings[k] for k in BACKTEST_SETTINGS if k in settings},
     )
     total = time.perf_counter() - start
     scores = result.scores()
@@ -167,7 +170,7 @@ def run(name: str, args: argparse.Namespace, out: Path) -> tuple[list[dict], str
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--series", default="airline,sunspots,elec_equip")
+    parser.add_argument("--series", default="airline,sunspots,co2")
     parser.add_argument("--origins", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=3, help="models per origin, averaged (default: 3)")
     parser.add_argument("--epochs", type=int, default=100)
@@ -189,7 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--history-only",
         action="store_true",
-        help="the selection protocol: backtest (3 origins) on the history before the first test origin",
+        help="the selection protocol: backtest on the history before the first test origin",
+    )
+    parser.add_argument(
+        "--history-origins", type=int, default=3, help="origins of the --history-only backtest (default: 3)"
     )
     parser.add_argument("--json", type=Path)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/forecasting"))
@@ -200,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         args.origins, args.seeds, args.epochs, args.baselines = 1, 1, 3, ("naive", "seasonal_naive")
     logging.disable(logging.WARNING)  # Lightning's per-run banners
     warnings.filterwarnings("ignore", module="lightning")
-    args.out.mkdir(parents=True, exist_ok=True)
+    if not args.history_only:  # the selection backtest draws no figures
+        args.out.mkdir(parents=True, exist_ok=True)
     rows: list[dict] = []
     for name in [s.strip() for s in args.series.split(",") if s.strip()]:
         if name not in SETTINGS:

@@ -75,3 +75,32 @@ def test_bad_input_is_one_clear_line(trained, tmp_path, capsys):
     assert "give a series FILE, or bundled --series NAME" in capsys.readouterr().err
     assert main(["forecast", "train", "--series", "airline", "--head", "sideways"]) == 2
     assert "unknown head 'sideways'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_forecasting_benchmark_runs_the_history_only_selection_with_overrides(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "forecasting.py"
+    out = tmp_path / "bench.json"
+    command = [sys.executable, str(script), "--quick", "--series", "airline", "--history-only"]
+    tmp = str(tmp_path)
+    proc = subprocess.run(
+        [*command, "--set", "naive_anchor=12", "--set", "highway=0", "--json", str(out), "--out", tmp],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    # --quick tests one origin, step 132 of 144: the history is what comes before it
+    assert "airline (history before the test origins): 132 steps" in proc.stdout
+    assert "highway=0, naive_anchor=12" in proc.stdout
+    names = {r["name"] for r in json.loads(out.read_text())}
+    assert "forecast/airline (history before the test origins)/model/mase" in names
+    typo = [*command, "--set", "naive_ankor=12", "--out", tmp]
+    bad = subprocess.run(typo, capture_output=True, text=True, timeout=60, check=False)
+    assert bad.returncode != 0
+    assert "--set: expected KEY=VALUE" in bad.stderr and "'naive_ankor=12'" in bad.stderr

@@ -79,11 +79,7 @@ def quick(tmp_path, epochs: int = 3, **kw) -> TrainConfig:
 def batch_for(model: Forecaster, series, with_target=True) -> ForecastBatch:
     windows = model.windows(series)
     batch = model.collate(windows)
-    return (
-        batch
-        if with_target
-        else ForecastBatch(batch.past, batch.past_covariates, batch.past_calendar, batch.future_calendar)
-    )
+    return batch if with_target else batch.without_target()
 
 
 @pytest.mark.parametrize("head", ["direct", "autoregressive"])
@@ -144,6 +140,45 @@ def test_naive_anchor_with_a_silent_network_is_the_seasonal_naive_forecast(k, ho
     np.testing.assert_allclose(f.point, expected, rtol=1e-5)
     if output == "gaussian":  # σ = softplus(0) + ε around the anchor
         assert (f.lower < f.point).all() and (f.point < f.upper).all()
+
+
+@pytest.mark.parametrize("output", ["gaussian", "quantile"])
+def test_conformal_margin_is_the_order_statistic_of_the_held_out_scores(output):
+    torch.manual_seed(0)
+    s = monthly(sine(60) + np.random.default_rng(0).normal(0, 0.3, 60))
+    model = Forecaster.from_data([s], tiny(output=output, conformal=True, scaling="none")).eval()
+    windows = model.windows([s])  # 45 windows × 4 steps = 180 scores
+    batch = model.collate(windows)
+    unlabelled = batch.without_target()
+    before = model.forecast(unlabelled)
+    y = batch.target
+    scores = torch.maximum(before.lower - y, y - before.upper).flatten().sort().values
+    delta = model.calibrate(windows)
+    assert delta == pytest.approx(float(scores[math.ceil(181 * 0.8) - 1]), abs=1e-6)
+    after = model.forecast(unlabelled)
+    torch.testing.assert_close(after.upper - before.upper, torch.full_like(y, delta))
+    torch.testing.assert_close(before.lower - after.lower, torch.full_like(y, delta))
+    torch.testing.assert_close(before.point, after.point)
+    # on the windows it was calibrated on, the interval now holds at least 80% of the targets
+    inside = ((after.lower <= y) & (y <= after.upper)).float().mean()
+    assert inside >= 0.8 and inside < 0.8 + 5 / y.numel()
+
+
+def test_conformal_calibration_happens_in_training_and_survives_save_and_load(tmp_path):
+    s = monthly(sine(60) + np.random.default_rng(1).normal(0, 0.3, 60))
+    config = tiny(output="quantile", conformal=True)
+    model, _ = train_on_series([s], config, quick(tmp_path), validation_windows=4)
+    assert float(model.conformal_margin) != 0.0
+    model.save(tmp_path / "m")
+    loaded = Forecaster.load(tmp_path / "m")
+    assert float(loaded.conformal_margin) == float(model.conformal_margin)
+    np.testing.assert_array_equal(model.predict([s])[0].lower, loaded.predict([s])[0].lower)
+    with pytest.raises(ValueError, match=r"conformal calibration needs held-out windows"):
+        train_on_series([s], config, quick(tmp_path), validation_windows=0)
+    with pytest.raises(ValueError, match=r"conformal calibrates intervals; a point output has none"):
+        Forecaster.from_data([s], tiny(output="point", conformal=True))
+    with pytest.raises(ValueError, match=r"conformal=False; nothing to calibrate"):
+        Forecaster.from_data([s], tiny(output="quantile")).calibrate(model.windows([s]))
 
 
 # --------------------------------------------------------------------------------------------- files

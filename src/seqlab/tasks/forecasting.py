@@ -34,6 +34,17 @@ The point forecast is μ (gaussian) or the median (quantile). Autoregressive dec
 mean / median, so its Gaussian intervals hold one step's noise only, not its accumulation (DeepAR
 samples paths for that).
 
+``conformal``: intervals fitted to few training windows come out too narrow (the network fits the
+training targets more closely than it forecasts new ones). Split-conformal calibration (conformalized
+quantile regression, Romano et al. 2019) corrects them on held-out windows the network did not train on:
+with the interval [l, u] in scaled units and each held-out target z, the scores e = max(l − z, z − u)
+(positive outside, negative inside) give the margin δ = the ⌈(n + 1)·interval⌉-th smallest of the n
+scores, and the interval becomes [l − δ, u + δ] (δ < 0 narrows one that is too wide). ``calibrate``
+computes δ; ``train_on_series`` calls it on the validation windows. The margin is one number over all h
+steps (a validation window gives h scores, not enough per step), and the scores of overlapping windows
+of one series are not exchangeable, so the coverage guarantee is approximate — what it fixes is the
+systematic overconfidence.
+
 Scaling (``scaling``), computed from the lookback window only, so a model trained on many series
 (a global model) reads each one in its own units and forecasts series it never saw:
 
@@ -116,6 +127,7 @@ class ForecasterConfig:
     recurrence: str = "lstm"  # any registry name
     recurrence_options: dict[str, Any] = field(default_factory=dict)
     dropout: float = 0.0  # between recurrent layers and on the last state
+    conformal: bool = False  # widen (or narrow) the intervals by a margin calibrated on held-out windows
 
     def __post_init__(self) -> None:
         check_choices(
@@ -220,6 +232,11 @@ class ForecastBatch:
     future_calendar: Tensor  # (B, h, F)
     target: Tensor | None = None  # (B, h)
 
+    def without_target(self, device: torch.device | str | None = None) -> ForecastBatch:
+        """The same windows without targets (what prediction sees), moved to ``device`` if given."""
+        parts = (self.past, self.past_covariates, self.past_calendar, self.future_calendar)
+        return ForecastBatch(*(t if device is None else t.to(device) for t in parts))
+
 
 class ForecastOutput(NamedTuple):
     """Forecasts of B windows in original units."""
@@ -310,6 +327,10 @@ class Forecaster(nn.Module):
             )
             self.output = nn.Linear(self.decoder.output_size, P)
         self.highway = nn.Linear(c.highway, h) if c.highway else None
+        if c.conformal:  # δ of the conformal calibration, in scaled units; 0 until ``calibrate``
+            if c.output == "point":
+                raise ValueError("ForecasterConfig: conformal calibrates intervals; a point output has none")
+            self.register_buffer("conformal_margin", torch.zeros(()))
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -459,21 +480,69 @@ class Forecaster(nn.Module):
         back = self._untransform  # monotone: quantiles and bounds map to quantiles and bounds
         if c.output == "point":
             return ForecastOutput(back(unscale(theta[..., 0], a, b)), None, None, None, None)
+        lo, hi = self._interval(theta)  # (B, h) each, scaled units
+        if c.conformal:
+            delta = self.conformal_margin
+            lo, hi = lo - delta, hi + delta
+        lower, upper = back(unscale(lo, a, b)), back(unscale(hi, a, b))
         if c.output == "gaussian":
             mean = unscale(theta[..., 0], a, b)
             std = b * (F.softplus(theta[..., 1]) + SIGMA_MIN)  # (B, h)
-            width = NormalDist().inv_cdf((1.0 + c.interval) / 2.0) * std
             # with log, exp(μ) is the median of the forecast distribution, and σ lives in log units
-            return ForecastOutput(
-                back(mean), back(mean - width), back(mean + width), None if c.log else std, None
-            )
-        q = back(unscale(theta.sort(dim=-1).values, a, b))  # (B, h, Q), sorted: quantiles never cross
+            point = back(mean)
+            q, std = None, None if c.log else std
+        else:
+            std = None
+            q = back(unscale(theta.sort(dim=-1).values, a, b))  # (B, h, Q), sorted: quantiles never cross
+            point = q[..., self._quantile_index(0.5)]
+        if c.conformal:  # a negative margin must not push a bound past the point forecast
+            lower, upper = torch.minimum(lower, point), torch.maximum(upper, point)
+        return ForecastOutput(point, lower, upper, std, q)
 
-        def at(level: float) -> Tensor:
-            return q[..., min(range(len(c.quantiles)), key=lambda i: abs(c.quantiles[i] - level))]
+    def _quantile_index(self, level: float) -> int:
+        q = self.config.quantiles
+        return min(range(len(q)), key=lambda i: abs(q[i] - level))
 
+    def _interval(self, theta: Tensor) -> tuple[Tensor, Tensor]:
+        """The interval's bounds (B, h) in scaled units, before the conformal margin."""
+        c = self.config
+        if c.output == "gaussian":
+            width = NormalDist().inv_cdf((1.0 + c.interval) / 2.0) * (F.softplus(theta[..., 1]) + SIGMA_MIN)
+            return theta[..., 0] - width, theta[..., 0] + width
+        q = theta.sort(dim=-1).values
         lo, hi = c.interval_quantiles
-        return ForecastOutput(at(0.5), at(lo), at(hi), None, q)
+        return q[..., self._quantile_index(lo)], q[..., self._quantile_index(hi)]
+
+    @torch.no_grad()
+    def calibrate(self, windows: Sequence[Window], *, batch_size: int = 256) -> float:
+        """Set the conformal margin δ from held-out windows (with targets) the network did not train on.
+
+        Returns δ in scaled units. The scores are max(l − z, z − u) over every step of every window;
+        δ is their ⌈(n + 1)·interval⌉-th smallest (the largest score when n is too small for that).
+        """
+        c = self.config
+        if not c.conformal:
+            raise ValueError("Forecaster.calibrate: the config has conformal=False; nothing to calibrate")
+        if not windows or windows[0].target is None:
+            raise ValueError("Forecaster.calibrate: expected held-out windows with targets, got none")
+        was_training = self.training
+        self.eval()
+        device = next(self.parameters()).device
+        scores = []
+        try:
+            for k in range(0, len(windows), batch_size):
+                batch = self.collate(windows[k : k + batch_size])
+                theta, a, b = self(batch.without_target(device))
+                lo, hi = self._interval(theta)
+                z = (self._transform(batch.target.to(device)) - a) / b
+                scores.append(torch.maximum(lo - z, z - hi).flatten())
+        finally:
+            self.train(was_training)
+        e = torch.cat(scores).sort().values
+        n = e.numel()
+        rank = min(math.ceil((n + 1) * c.interval), n)  # 1-based
+        self.conformal_margin.fill_(e[rank - 1])
+        return float(self.conformal_margin)
 
     @torch.no_grad()
     def forecast(self, batch: ForecastBatch) -> ForecastOutput:
@@ -481,11 +550,7 @@ class Forecaster(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            unlabelled = ForecastBatch(
-                batch.past, batch.past_covariates, batch.past_calendar, batch.future_calendar
-            )
-            theta, a, b = self(unlabelled)
-            return self.distribution(theta, a, b)
+            return self.distribution(*self(batch.without_target()))
         finally:
             self.train(was_training)
 
@@ -498,10 +563,8 @@ class Forecaster(nn.Module):
         """(loss · B, |error| sum in original units, B·h), on the CPU."""
         theta, a, b = self(batch)  # teacher-forced: the same loss as training
         loss = self.loss(theta, batch.target, a, b)
-        unlabelled = ForecastBatch(
-            batch.past, batch.past_covariates, batch.past_calendar, batch.future_calendar
-        )
-        point = self.distribution(*self(unlabelled)).point  # free-running for the autoregressive head
+        # free-running for the autoregressive head
+        point = self.distribution(*self(batch.without_target())).point
         B = batch.past.shape[0]
         return (
             (loss * B).cpu(),
@@ -583,14 +646,7 @@ class Forecaster(nn.Module):
         out = []
         for k in range(0, len(series), batch_size):
             chunk = series[k : k + batch_size]
-            batch = self.collate([self.context(s) for s in chunk])
-            batch = ForecastBatch(
-                *(
-                    t.to(device)
-                    for t in (batch.past, batch.past_covariates, batch.past_calendar, batch.future_calendar)
-                )
-            )
-            f = self.forecast(batch)
+            f = self.forecast(self.collate([self.context(s) for s in chunk]).without_target(device))
             for i, s in enumerate(chunk):
                 quantiles = None
                 if f.quantiles is not None:

@@ -161,11 +161,17 @@ def train_on_series(
 
     The last ``validation_windows`` windows of each series are held out as the dev set, and no training
     window overlaps their targets. With 0, the dev set is the training windows themselves (the run then
-    keeps the weights with the lowest training loss).
+    keeps the weights with the lowest training loss). A ``conformal`` model calibrates its intervals on
+    the dev windows after training, so it needs at least one.
     """
     import torch
     from torch.utils.data import DataLoader
 
+    if config.conformal and not validation_windows:
+        raise ValueError(
+            "conformal calibration needs held-out windows: use validation_windows >= 1 "
+            "(--validation-windows), or conformal=False"
+        )
     torch.manual_seed(train_config.seed)  # the initial weights are part of a reproducible run
     model = Forecaster.from_data(series, config)
     h, V = config.horizon, validation_windows
@@ -193,6 +199,9 @@ def train_on_series(
     log.info("training on %d windows of %d series, validating on %d", len(train), len(series), len(dev))
     result = fit(model, train_loader, dev_loader, train_config, resume=resume)
     model.eval()
+    if config.conformal:
+        margin = model.calibrate(dev)
+        log.info("conformal margin %.4f (scaled units) from %d validation windows", margin, len(dev))
     return model, result
 
 
