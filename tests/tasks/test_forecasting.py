@@ -305,6 +305,18 @@ def test_statistical_baselines_forecast_a_seasonal_series():
         baseline_forecast("prophet", y, 6, 12)
 
 
+def test_arima_takes_fourier_terms_for_a_long_season():
+    # m = 30 > FOURIER_ABOVE: a harmonic regression with ARIMA errors, not a 30-lag seasonal ARIMA
+    rng = np.random.default_rng(0)
+    t = np.arange(150)
+    y = 50 + 5 * np.sin(2 * np.pi * t / 30) + 2 * np.cos(4 * np.pi * t / 30) + rng.normal(0, 0.2, 150)
+    f = baseline_forecast("arima", y[:120], 30, 30)
+    assert "Fourier[30]x" in f.model and int(f.model[-1]) >= 2, f.model  # the second harmonic is needed
+    truth = 50 + 5 * np.sin(2 * np.pi * t[120:] / 30) + 2 * np.cos(4 * np.pi * t[120:] / 30)
+    assert np.abs(f.point - truth).mean() < 0.3, f.model  # the noise's σ is 0.2
+    assert (f.lower < f.point).all() and (f.point < f.upper).all()
+
+
 # --------------------------------------------------------------------------------------------- backtest
 def test_backtest_origins_tile_the_end_of_the_series():
     assert backtest_origins(144, 12, 4, 12) == [96, 108, 120, 132]
