@@ -141,25 +141,16 @@ class ForecasterConfig:
             },
         )
         check_positive_ints(self, ("lookback", "horizon", "hidden_size", "num_layers"))
-        k = self.highway
-        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= self.lookback:
-            raise ValueError(
-                f"ForecasterConfig: expected highway in 0 … lookback ({self.lookback}), got {k!r}"
-            )
-        if k and self.head != "direct":
-            raise ValueError(
-                "ForecasterConfig: highway belongs to the direct head; set highway=0 or head='direct'"
-            )
-        k = self.naive_anchor
-        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= self.lookback:
-            raise ValueError(
-                f"ForecasterConfig: expected naive_anchor in 0 … lookback ({self.lookback}), got {k!r}"
-            )
-        if k and self.head != "direct":
-            raise ValueError(
-                "ForecasterConfig: naive_anchor belongs to the direct head; set naive_anchor=0 or "
-                "head='direct'"
-            )
+        for name in ("highway", "naive_anchor"):  # window lengths the direct head reads
+            k = getattr(self, name)
+            if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= self.lookback:
+                raise ValueError(
+                    f"ForecasterConfig: expected {name} in 0 … lookback ({self.lookback}), got {k!r}"
+                )
+            if k and self.head != "direct":
+                raise ValueError(
+                    f"ForecasterConfig: {name} belongs to the direct head; set {name}=0 or head='direct'"
+                )
         quantiles = self.quantiles
         if isinstance(quantiles, str):  # from the command line: "0.1,0.5,0.9"
             try:
