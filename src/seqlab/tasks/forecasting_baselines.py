@@ -32,7 +32,16 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["BASELINES", "BaselineForecast", "arima", "baseline_forecast", "ets", "naive", "seasonal_naive"]
+__all__ = [
+    "BASELINES",
+    "BaselineForecast",
+    "arima",
+    "baseline_forecast",
+    "ets",
+    "fourier_terms",
+    "naive",
+    "seasonal_naive",
+]
 
 BASELINES = ("naive", "seasonal_naive", "ets", "arima")
 FOURIER_ABOVE = 24  # seasonal periods longer than this: Fourier terms instead of seasonal ARIMA orders
