@@ -173,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--series", default="airline,sunspots,co2")
     parser.add_argument("--origins", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=3, help="models per origin, averaged (default: 3)")
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument(
+        "--epochs", type=int, default=100, help="for series whose SETTINGS name no max_epochs (default: 100)"
+    )
     parser.add_argument("--lr", type=float, default=3e-3)
     parser.add_argument("--hidden-size", type=int, default=32)
     parser.add_argument("--recurrence", default="lstm")
@@ -204,6 +206,7 @@ def main(argv: list[str] | None = None) -> int:
     args.overrides = parse_overrides(args.overrides)
     if args.quick:
         args.origins, args.seeds, args.epochs, args.baselines = 1, 1, 3, ("naive", "seasonal_naive")
+        args.overrides.setdefault("max_epochs", 3)  # over the series' own settings too
     logging.disable(logging.WARNING)  # Lightning's per-run banners
     warnings.filterwarnings("ignore", module="lightning")
     if not args.history_only:  # the selection backtest draws no figures
