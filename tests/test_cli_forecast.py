@@ -97,7 +97,7 @@ def test_forecasting_benchmark_runs_the_history_only_selection_with_overrides(tm
     assert proc.returncode == 0, proc.stderr
     # --quick tests one origin, step 132 of 144: the history is what comes before it
     assert "airline (history before the test origins): 132 steps" in proc.stdout
-    assert "highway=0, naive_anchor=12" in proc.stdout
+    assert "highway=0, max_epochs=3, naive_anchor=12" in proc.stdout  # --quick caps the epochs
     names = {r["name"] for r in json.loads(out.read_text())}
     assert "forecast/airline (history before the test origins)/model/mase" in names
     typo = [*command, "--set", "naive_ankor=12", "--out", tmp]
