@@ -362,14 +362,15 @@ class Forecaster(nn.Module):
             theta = self.output(torch.cat([h_n, future], dim=-1)).view(
                 -1, c.horizon, c.num_params
             )  # (B, h, P)
-            linear = torch.zeros_like(theta[..., 0])  # (B, h)
+            terms = []  # (B, h) each, added to the location of θ
             if self.highway is not None:  # LSTNet's linear "highway" from the last k values
-                linear = linear + self.highway(x[:, -c.highway :, 0])
+                terms.append(self.highway(x[:, -c.highway :, 0]))
             if c.naive_anchor:  # the (seasonal) naive forecast: z_{n+j} ← z_{n−k+1+((j−1) mod k)}
                 k = c.naive_anchor
                 index = c.lookback - k + torch.arange(c.horizon, device=x.device) % k  # (h,)
-                linear = linear + x[:, index, 0]
-            if self.highway is not None or c.naive_anchor:
+                terms.append(x[:, index, 0])
+            if terms:
+                linear = sum(terms[1:], terms[0])
                 shift = torch.zeros_like(theta)
                 if c.output == "gaussian":
                     shift[..., 0] = linear  # the mean only
